@@ -1,0 +1,66 @@
+"""`make run`: the whole platform on this machine, stopped cleanly with Ctrl-C.
+
+SQLite files, keys and NATS JetStream under var/; the same code runs on PostgreSQL and an external
+NATS when DATABASE_URL and NATS_URL are set.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from deploy.local.stack import Stack
+from services.kernel.config import ROOT
+
+
+def main() -> None:
+    stack = Stack(
+        var_dir=ROOT / "var",
+        database_url=os.environ.get("DATABASE_URL", ""),
+        nats_url=os.environ.get("NATS_URL", ""),
+        http_port=int(os.environ.get("GL_HTTP_PORT", "8800")),
+        seed_demo=True,
+    )
+    print("Starting GreenLadder (first start onboards all 38 tenants)…", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        url = stack.gateway_url
+        operator = (ROOT / "var" / "operator-password").read_text().strip()
+        print(f"""
+GreenLadder is running.
+  API and OpenAPI docs : {url}/docs
+  NATS                 : {stack.nats_url}
+  storage              : {"PostgreSQL" if stack.database_url else "SQLite under var/data/"}
+  logs                 : var/log/
+
+Accounts (username / password):
+  operator    / {operator}
+  ministry    / demo-ministry-1      (MIIT, national)
+  jiangsu     / demo-province-1      (江苏省 320000)
+  zhejiang    / demo-province-2      (浙江省 330000)
+  nanjing     / demo-city-1          (南京市 320100)
+  suzhou      / demo-city-2          (苏州市 320500)
+  factory     / demo-enterprise-1    (enterprise 91320100MA1N2P3Q43 in 320000)
+  institution / demo-institution-1   (third-party institution)
+  expert      / demo-expert-1
+  partner     / demo-partner-1
+
+Press Ctrl-C to stop.""", flush=True)
+        while True:
+            for name, proc in list(stack.procs.items()):
+                if proc.poll() is not None:
+                    print(f"{name} exited ({proc.returncode}); see var/log/{name}.out — stopping.")
+                    raise KeyboardInterrupt
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping…", flush=True)
+        stack.stop()
+        print("Stopped.")
+
+
+if __name__ == "__main__":
+    main()

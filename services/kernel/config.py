@@ -1,0 +1,103 @@
+"""One typed settings object, read from the environment and validated at start.
+
+The embedded default needs no variable at all: SQLite files and keys under ``var/``. The launcher
+(`deploy/local/launch.py`) passes the addresses it chose to the processes it starts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Default gRPC ports of the services; the launcher may choose others and pass them on.
+DEFAULT_PORTS = {
+    "registry": 50161,
+    "evaluation": 50162,
+    "review": 50163,
+    "listing": 50164,
+    "supervision": 50165,
+    "institutions": 50166,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GL_", extra="ignore", frozen=True)
+
+    var_dir: Path = ROOT / "var"
+    # Empty: SQLite, one file per tenant under var/data/<service>/. Otherwise a PostgreSQL URL
+    # (postgresql+psycopg://user@host:5432/); each service uses database <db_prefix>_<service>.
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "GL_DATABASE_URL"))
+    db_prefix: str = "gl"
+    # Small on purpose: seven processes share PostgreSQL's default 100 connections.
+    db_pool_size: int = 4
+    db_max_overflow: int = 4
+
+    nats_url: str = Field(
+        "nats://127.0.0.1:14222", validation_alias=AliasChoices("NATS_URL", "GL_NATS_URL")
+    )
+    # Subject and stream prefix; test stacks use their own so they never meet on a shared server.
+    bus_prefix: str = "gl"
+    relay_poll_seconds: float = 20.0
+    consumer_max_deliver: int = 5
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0                      # 0: the service's default port from DEFAULT_PORTS
+    rpc_timeout_seconds: float = 10.0
+
+    # Tenants to onboard at start; empty = all 38. Test stacks name the few they need.
+    tenants: str = ""
+
+    keys_dir: Path | None = None            # default var/keys
+    internal_token_seconds: int = 300
+
+    log_level: str = "INFO"
+    log_file: Path | None = None
+    otel_exporter: str = "console"          # console | none
+    otel_file: Path | None = None           # where the console exporter writes (default stderr)
+
+    # gateway
+    http_host: str = "127.0.0.1"
+    http_port: int = 8800
+    max_body_bytes: int = 5 * 1024 * 1024
+    registry_addr: str = ""
+    session_hours: int = 12
+    seed_demo: bool = False
+
+    fault: str = ""                         # test-only fault injection, e.g. relay_exit_after_publish
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_only(cls, v: str) -> str:
+        if v and not v.startswith(("postgresql", "postgres")):
+            raise ValueError("DATABASE_URL must be a PostgreSQL URL (or empty for SQLite)")
+        return v
+
+    @property
+    def keys(self) -> Path:
+        return self.keys_dir or self.var_dir / "keys"
+
+    @property
+    def tenant_list(self) -> tuple[str, ...]:
+        from services.kernel.tenancy import tenant_ids
+
+        if not self.tenants.strip():
+            return tenant_ids()
+        wanted = {t.strip() for t in self.tenants.split(",") if t.strip()}
+        return tuple(t for t in tenant_ids() if t in wanted)
+
+    def service_addr(self, service: str) -> str:
+        explicit = getattr(self, f"{service}_addr", "")
+        return explicit or f"127.0.0.1:{DEFAULT_PORTS[service]}"
+
+    def port_of(self, service: str) -> int:
+        return self.grpc_port or DEFAULT_PORTS[service]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,139 @@
+"""Domain errors and their messages, in one place.
+
+A `DomainError` carries a stable code (``uscc.checksum``), a kind that fixes its gRPC and HTTP
+status, and parameters. Its human message is rendered from a catalogue (``messages.yaml`` files,
+one per service plus the kernel's) in the caller's language: zh-CN by default, English on request.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+
+
+class Kind(enum.Enum):
+    """What kind of refusal; fixes the gRPC status and the HTTP status."""
+
+    INVALID = (grpc.StatusCode.INVALID_ARGUMENT, 422)
+    NOT_FOUND = (grpc.StatusCode.NOT_FOUND, 404)
+    CONFLICT = (grpc.StatusCode.ALREADY_EXISTS, 409)
+    PRECONDITION = (grpc.StatusCode.FAILED_PRECONDITION, 409)
+    UNAUTHENTICATED = (grpc.StatusCode.UNAUTHENTICATED, 401)
+    FORBIDDEN = (grpc.StatusCode.PERMISSION_DENIED, 403)
+    TOO_LARGE = (grpc.StatusCode.RESOURCE_EXHAUSTED, 413)
+    RATE_LIMITED = (grpc.StatusCode.RESOURCE_EXHAUSTED, 429)
+    UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, 503)
+    INTERNAL = (grpc.StatusCode.INTERNAL, 500)
+
+    @property
+    def grpc_status(self) -> grpc.StatusCode:
+        return self.value[0]
+
+    @property
+    def http_status(self) -> int:
+        return self.value[1]
+
+
+_GRPC_TO_KIND = {
+    grpc.StatusCode.INVALID_ARGUMENT: Kind.INVALID,
+    grpc.StatusCode.NOT_FOUND: Kind.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS: Kind.CONFLICT,
+    grpc.StatusCode.FAILED_PRECONDITION: Kind.PRECONDITION,
+    grpc.StatusCode.UNAUTHENTICATED: Kind.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED: Kind.FORBIDDEN,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Kind.RATE_LIMITED,
+    grpc.StatusCode.UNAVAILABLE: Kind.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: Kind.UNAVAILABLE,
+}
+
+
+def kind_of_status(code: grpc.StatusCode) -> Kind:
+    return _GRPC_TO_KIND.get(code, Kind.INTERNAL)
+
+
+class DomainError(Exception):
+    """A refusal the caller can understand and fix. ``code`` keys the message catalogue."""
+
+    def __init__(self, code: str, kind: Kind = Kind.INVALID, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.kind = kind
+        self.params = params
+
+    def message(self, lang: str = "zh") -> str:
+        return render(self.code, lang, **self.params)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.params}" if self.params else self.code
+
+
+def invalid(code: str, **params: Any) -> DomainError:
+    return DomainError(code, Kind.INVALID, **params)
+
+
+def not_found(code: str, **params: Any) -> DomainError:
+    return DomainError(code, Kind.NOT_FOUND, **params)
+
+
+def precondition(code: str, **params: Any) -> DomainError:
+    return DomainError(code, Kind.PRECONDITION, **params)
+
+
+def forbidden(code: str, **params: Any) -> DomainError:
+    return DomainError(code, Kind.FORBIDDEN, **params)
+
+
+def conflict(code: str, **params: Any) -> DomainError:
+    return DomainError(code, Kind.CONFLICT, **params)
+
+
+# --- message catalogue -------------------------------------------------------------------------
+
+_CATALOGUE: dict[str, dict[str, str]] = {}
+
+
+def load_messages(path: Path) -> None:
+    """Add a ``messages.yaml`` (code → {zh, en}) to the catalogue. Later files may not redefine."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for code, texts in data.items():
+        if code in _CATALOGUE and _CATALOGUE[code] != texts:
+            raise ValueError(f"message {code!r} defined twice ({path})")
+        if not isinstance(texts, dict) or not {"zh", "en"} <= texts.keys():
+            raise ValueError(f"message {code!r} in {path} needs both zh and en")
+        _CATALOGUE[code] = texts
+
+
+def language(accept_language: str | None) -> str:
+    """``Accept-Language`` → ``zh`` or ``en``. zh-CN unless English is preferred over Chinese."""
+    if not accept_language:
+        return "zh"
+    best, best_q = "zh", -1.0
+    for part in accept_language.split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        lang = tag.strip().lower()[:2]
+        if lang in ("zh", "en") and weight > best_q:
+            best, best_q = lang, weight
+    return best
+
+
+def render(code: str, lang: str = "zh", **params: Any) -> str:
+    texts = _CATALOGUE.get(code)
+    if texts is None:
+        return code if not params else f"{code}: {params}"
+    template = texts.get(lang) or texts["zh"]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+for _path in sorted(Path(__file__).parent.glob("messages*.yaml")):
+    load_messages(_path)

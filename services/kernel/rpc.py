@@ -1,0 +1,241 @@
+"""gRPC, server and client (ARCHITECTURE §1, §7).
+
+Server interceptors, outermost first: telemetry, identity (the gateway-signed internal token),
+tenant (named in metadata, checked against the identity's jurisdictions). Domain errors become
+status codes here and only here, with the message in the caller's language and the stable code
+and parameters in trailing metadata. Clients always send a deadline, the token, the tenant and the
+language, and retry UNAVAILABLE (every command is idempotent).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+
+from services.kernel import signing
+from services.kernel.config import Settings
+from services.kernel.errors import DomainError, Kind, kind_of_status, language, render
+from services.kernel.identity import (
+    Identity,
+    reset_identity,
+    set_identity,
+    verify_internal_token,
+)
+from services.kernel.telemetry import log
+from services.kernel.tenancy import is_tenant, tenant_scope
+
+logger = logging.getLogger("greenladder.rpc")
+
+TOKEN = "x-gl-token"
+TENANT = "x-gl-tenant"
+LANG = "accept-language"
+ERROR_CODE = "gl-error-code"
+ERROR_PARAMS = "gl-error-params-bin"
+MAX_MESSAGE = 16 * 1024 * 1024
+
+_lang: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default="zh")
+
+
+def current_language() -> str:
+    return _lang.get()
+
+
+Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, Any, Any], Awaitable[Any]]):
+    if handler is None or handler.unary_unary is None:
+        return handler
+    inner = handler.unary_unary
+
+    async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return await around(inner, request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        behavior,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
+    return {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+
+
+def _internal(method: str) -> bool:
+    return method.startswith("/grpc.")  # health, reflection
+
+
+class IdentityInterceptor(grpc.aio.ServerInterceptor):
+    """Verifies the internal token and maps every domain error of the call to a status."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ring = signing.load(settings.keys, "gateway")
+        self._reloaded = 0.0
+
+    def _verify(self, token: str) -> Identity:
+        try:
+            return verify_internal_token(self.ring, token)
+        except DomainError as exc:
+            # A rotated key the gateway started using after we loaded ours: reload once a second.
+            if exc.code == "auth.token_invalid" and time.monotonic() - self._reloaded > 1:
+                self._reloaded = time.monotonic()
+                self.ring = signing.load(self.settings.keys, "gateway")
+                return verify_internal_token(self.ring, token)
+            raise
+
+    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+        handler = await continuation(details)
+        if _internal(details.method):
+            return handler
+        md = _metadata(details)
+        lang = language(md.get(LANG))
+
+        async def around(inner: Behavior, request: Any, context: grpc.aio.ServicerContext) -> Any:
+            _lang.set(lang)
+            token_ctx = None
+            try:
+                if not md.get(TOKEN):
+                    raise DomainError("auth.required", Kind.UNAUTHENTICATED)
+                token_ctx = set_identity(self._verify(md[TOKEN]))
+                return await inner(request, context)
+            except DomainError as exc:
+                await _abort(context, exc, lang)
+            except Exception:  # noqa: BLE001 - never leak internals; log them
+                logger.exception("unhandled error in %s", details.method)
+                await context.abort(grpc.StatusCode.INTERNAL, render("internal", lang),
+                                    trailing_metadata=((ERROR_CODE, "internal"),))
+            finally:
+                if token_ctx is not None:
+                    reset_identity(token_ctx)
+
+        return _wrap(handler, around)
+
+
+class TenantInterceptor(grpc.aio.ServerInterceptor):
+    """The tenant of the call comes from metadata, and the identity must hold a grant there."""
+
+    def __init__(self, tenants: Callable[[], tuple[str, ...]]) -> None:
+        self.tenants = tenants
+
+    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+        handler = await continuation(details)
+        if _internal(details.method):
+            return handler
+        tenant = _metadata(details).get(TENANT, "")
+
+        async def around(inner: Behavior, request: Any, context: grpc.aio.ServicerContext) -> Any:
+            from services.kernel.identity import current_identity
+
+            if not is_tenant(tenant) or tenant not in self.tenants():
+                raise DomainError("tenant.unknown", Kind.NOT_FOUND, tenant=tenant or "-")
+            if not current_identity().in_tenant(tenant):
+                raise DomainError("auth.wrong_tenant", Kind.FORBIDDEN, tenant=tenant)
+            with tenant_scope(tenant):
+                return await inner(request, context)
+
+        return _wrap(handler, around)
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: DomainError, lang: str) -> None:
+    params = json.dumps(exc.params, ensure_ascii=False, default=str).encode()
+    await context.abort(
+        exc.kind.grpc_status,
+        exc.message(lang),
+        trailing_metadata=((ERROR_CODE, exc.code), (ERROR_PARAMS, params)),
+    )
+
+
+def create_server(settings: Settings, tenants: Callable[[], tuple[str, ...]]) -> grpc.aio.Server:
+    return grpc.aio.server(
+        interceptors=[aio_server_interceptor(), IdentityInterceptor(settings), TenantInterceptor(tenants)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+        ],
+    )
+
+
+# --- client -------------------------------------------------------------------------------------
+
+
+class RemoteError(DomainError):
+    """A refusal from another service, with the message it already rendered."""
+
+    def __init__(self, code: str, kind: Kind, text: str, params: dict[str, Any]) -> None:
+        super().__init__(code, kind, **params)
+        self.text = text
+
+    def message(self, lang: str = "zh") -> str:
+        return self.text
+
+    @classmethod
+    def from_rpc(cls, err: grpc.aio.AioRpcError, service: str, lang: str) -> RemoteError:
+        md = {k: v for k, v in (err.trailing_metadata() or ())}
+        code = md.get(ERROR_CODE)
+        if isinstance(code, str):
+            raw = md.get(ERROR_PARAMS, b"{}")
+            return cls(code, kind_of_status(err.code()), err.details() or code,
+                       json.loads(raw or b"{}"))
+        if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return cls("unavailable", Kind.UNAVAILABLE, render("unavailable", lang, service=service),
+                       {"service": service})
+        return cls("internal", Kind.INTERNAL, render("internal", lang), {})
+
+
+_RETRY = json.dumps({
+    "methodConfig": [{
+        "name": [{}],
+        "retryPolicy": {
+            "maxAttempts": 4,
+            "initialBackoff": "0.2s",
+            "maxBackoff": "2s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }]
+})
+
+
+class ServiceClient:
+    """A channel to one service; every call carries deadline, token, tenant and language."""
+
+    def __init__(self, service: str, addr: str, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+        self.channel = grpc.aio.insecure_channel(
+            addr,
+            interceptors=aio_client_interceptors(),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE),
+                ("grpc.max_send_message_length", MAX_MESSAGE),
+                ("grpc.enable_retries", 1),
+                ("grpc.service_config", _RETRY),
+            ],
+        )
+
+    async def call(
+        self, method: Any, request: Any, *, token: str, tenant: str, lang: str = "zh",
+        timeout: float | None = None,
+    ) -> Any:
+        metadata = ((TOKEN, token), (TENANT, tenant), (LANG, lang))
+        try:
+            return await method(
+                request, metadata=metadata, timeout=timeout or self.settings.rpc_timeout_seconds
+            )
+        except grpc.aio.AioRpcError as err:
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                log(logger, "service unavailable", logging.WARNING, service=self.service,
+                    error=err.details())
+            raise RemoteError.from_rpc(err, self.service, lang) from None
+
+    async def close(self) -> None:
+        await self.channel.close()

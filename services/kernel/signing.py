@@ -1,0 +1,128 @@
+"""Signing keys: Ed25519, one key ring per issuer, key ids, rotation (ARCHITECTURE §7, SPEC §13).
+
+A key ring lives in a directory ``<keys>/<issuer>/``: ``<kid>.key.pem`` (private, only on the
+issuer's machine) and ``<kid>.pub.pem`` (public, given to verifiers). The newest kid signs;
+every kid still present verifies, so rotating never invalidates what was signed before.
+Signed documents are canonical JSON (RFC 8785). The algorithm is behind this one module so an
+SM2/SM3 implementation can be added without touching the services.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from services.kernel import clock
+
+
+@dataclass
+class KeyRing:
+    issuer: str
+    public: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    private: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+
+    @property
+    def active_kid(self) -> str:
+        if not self.private:
+            raise RuntimeError(f"no signing key for issuer {self.issuer}")
+        return max(self.private)
+
+    # --- JWT (login sessions, internal tokens) -----------------------------------------------
+
+    def sign_jwt(self, claims: dict[str, Any]) -> str:
+        kid = self.active_kid
+        return jwt.encode(claims, self.private[kid], algorithm="EdDSA", headers={"kid": kid})
+
+    def verify_jwt(self, token: str, *, audience: str) -> dict[str, Any]:
+        """Raises jwt.InvalidTokenError (expired, unknown kid, bad signature, wrong audience)."""
+        kid = jwt.get_unverified_header(token).get("kid", "")
+        key = self.public.get(kid)
+        if key is None:
+            raise jwt.InvalidTokenError(f"unknown key id {kid!r}")
+        # Expiry is checked against the platform clock, not the system one: tests move time.
+        claims = jwt.decode(
+            token, key, algorithms=["EdDSA"], audience=audience, issuer=self.issuer,
+            options={"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False},
+        )
+        if claims["exp"] <= clock.now().timestamp():
+            raise jwt.ExpiredSignatureError("token expired")
+        return claims
+
+    # --- canonical documents -----------------------------------------------------------------
+
+    def sign_document(self, document: Any) -> dict[str, str]:
+        kid = self.active_kid
+        sig = self.private[kid].sign(rfc8785.dumps(document))
+        return {"issuer": self.issuer, "kid": kid, "sig": base64.b64encode(sig).decode()}
+
+    def verify_document(self, document: Any, signature: dict[str, str]) -> bool:
+        key = self.public.get(signature.get("kid", ""))
+        if key is None:
+            return False
+        try:
+            key.verify(base64.b64decode(signature["sig"]), rfc8785.dumps(document))
+        except (InvalidSignature, ValueError, KeyError):
+            return False
+        return True
+
+    def public_pems(self) -> dict[str, str]:
+        return {
+            kid: key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ).decode()
+            for kid, key in sorted(self.public.items())
+        }
+
+
+def load(keys_dir: Path, issuer: str) -> KeyRing:
+    ring = KeyRing(issuer)
+    folder = keys_dir / issuer
+    for pub in sorted(folder.glob("*.pub.pem")):
+        ring.public[pub.name.removesuffix(".pub.pem")] = serialization.load_pem_public_key(
+            pub.read_bytes()
+        )  # type: ignore[assignment]
+    for priv in sorted(folder.glob("*.key.pem")):
+        ring.private[priv.name.removesuffix(".key.pem")] = serialization.load_pem_private_key(
+            priv.read_bytes(), password=None
+        )  # type: ignore[assignment]
+    return ring
+
+
+def rotate(keys_dir: Path, issuer: str) -> str:
+    """Create a new signing key for ``issuer``; it becomes the active one. Returns its kid."""
+    folder = keys_dir / issuer
+    folder.mkdir(parents=True, exist_ok=True)
+    kid = f"{issuer}-{clock.now().strftime('%Y%m%d%H%M%S%f')}"
+    key = Ed25519PrivateKey.generate()
+    priv = folder / f"{kid}.key.pem"
+    priv.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    priv.chmod(0o600)
+    (folder / f"{kid}.pub.pem").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return kid
+
+
+def ensure(keys_dir: Path, issuer: str) -> KeyRing:
+    """Load the issuer's ring, creating a first key when there is none."""
+    ring = load(keys_dir, issuer)
+    if not ring.private:
+        rotate(keys_dir, issuer)
+        ring = load(keys_dir, issuer)
+    return ring

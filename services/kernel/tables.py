@@ -1,0 +1,79 @@
+"""Bulk files (CSV, XLSX) → rows of text, with file-level problems refused before anything is
+written. Row-level checks are the importing service's: each row is accepted or refused alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from openpyxl import load_workbook
+
+from services.kernel.errors import invalid
+
+
+def _decode(content: bytes) -> str:
+    # Excel in China saves CSV as GB18030/GBK unless told otherwise; UTF-8 (with BOM) first.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise invalid("import.encoding")
+
+
+def _csv_rows(content: bytes) -> list[list[str]]:
+    try:
+        return [row for row in csv.reader(io.StringIO(_decode(content), newline=""))]
+    except csv.Error as exc:
+        raise invalid("import.csv_malformed", reason=str(exc)) from None
+
+
+def _xlsx_rows(content: bytes) -> list[list[str]]:
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise invalid("import.xlsx_malformed", reason=type(exc).__name__) from None
+    sheet = book.worksheets[0]
+    rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+    book.close()
+    return rows
+
+
+def parse(
+    content: bytes,
+    fmt: str,
+    *,
+    required: set[str],
+    optional: set[str] = frozenset(),  # type: ignore[assignment]
+    max_rows: int = 20000,
+) -> list[dict[str, str]]:
+    """Rows as dicts keyed by the header. Blank lines are skipped; row numbers stay as in the file."""
+    if not content:
+        raise invalid("import.empty")
+    if fmt == "csv":
+        rows = _csv_rows(content)
+    elif fmt == "xlsx":
+        rows = _xlsx_rows(content)
+    else:
+        raise invalid("import.format", value=fmt)
+    if not rows:
+        raise invalid("import.empty")
+    header = [h.strip().lower() for h in rows[0]]
+    missing = required - set(header)
+    if missing:
+        raise invalid("import.columns_missing", columns=", ".join(sorted(missing)))
+    unknown = set(h for h in header if h) - required - set(optional)
+    if unknown:
+        raise invalid("import.columns_unknown", columns=", ".join(sorted(unknown)))
+    data = rows[1:]
+    if len(data) > max_rows:
+        raise invalid("import.too_many_rows", rows=len(data), max=max_rows)
+    out: list[dict[str, str]] = []
+    for values in data:
+        if not any(str(v).strip() for v in values):
+            out.append({})  # keep numbering; an empty row is skipped by the importer
+            continue
+        out.append({h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h})
+    return out

@@ -1,0 +1,96 @@
+"""OpenTelemetry and structured logs (ARCHITECTURE §9).
+
+One trace runs from the HTTP request through every gRPC call and across NATS to each consumer:
+gRPC by the contrib interceptors, NATS by the ``traceparent`` header the outbox stores at write
+time. Logs are JSON lines carrying trace id, tenant and actor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+from services.kernel import clock
+from services.kernel.config import Settings
+
+_configured = False
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        from services.kernel.identity import _current as _identity
+        from services.kernel.tenancy import current_tenant
+
+        try:
+            tenant = current_tenant()
+        except RuntimeError:
+            tenant = ""
+
+        ctx = trace.get_current_span().get_span_context()
+        ident = _identity.get()
+        entry: dict[str, Any] = {
+            "ts": clock.now().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else "",
+            "tenant": tenant,
+            "actor": ident.subject if ident else "",
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup(service: str, settings: Settings) -> None:
+    """Logs and traces for one process; safe to call twice."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    handler: logging.Handler = (
+        logging.FileHandler(settings.log_file, encoding="utf-8")
+        if settings.log_file
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("nats", "httpx", "uvicorn.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"greenladder-{service}"}))
+    if settings.otel_exporter == "console":
+        out = open(settings.otel_file, "a", encoding="utf-8") if settings.otel_file else sys.stderr
+        provider.add_span_processor(
+            BatchSpanProcessor(ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(None) + "\n"))
+        )
+    trace.set_tracer_provider(provider)
+
+
+def log(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    logger.log(level, msg, extra={"fields": fields})
+
+
+def current_traceparent() -> str:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)

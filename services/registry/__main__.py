@@ -1,0 +1,22 @@
+"""`python -m services.registry`: the registry service (SPEC §3, §5)."""
+
+from pathlib import Path
+
+import grpc
+
+from greenladder.registry.v1 import registry_pb2, registry_pb2_grpc
+from services.kernel.service import Runtime, ServiceSpec, main
+from services.registry.api import RegistryApi
+from services.registry.events import subscriptions
+
+
+def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
+    registry_pb2_grpc.add_RegistryServicer_to_server(RegistryApi(runtime), server)
+    return [registry_pb2.DESCRIPTOR.services_by_name["Registry"].full_name]
+
+
+SPEC = ServiceSpec(name="registry", root=Path(__file__).parent, register=register,
+                   subscriptions=subscriptions)
+
+if __name__ == "__main__":
+    main(SPEC)

@@ -1,0 +1,267 @@
+"""Registry tables and queries. Every function takes a tenant session; models carry no schema."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
+
+metadata = SQLModel.metadata
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("uscc", "site", name="uq_unit_uscc_site"),)
+    id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(max_length=20, index=True)
+    uscc: str = Field(max_length=18, index=True)
+    site: str = Field(default="", max_length=200)
+    name: str = Field(max_length=200, index=True)
+    location: str = Field(max_length=6)
+    city: str = Field(max_length=6, index=True)
+    industry: str = Field(default="", max_length=4)
+    status: str = Field(default="active", max_length=20)
+    merged_into: str = Field(default="", max_length=36)
+    uscc_checksum_override: bool = False
+    uscc_override_reason: str = Field(default="", max_length=500)
+    park_level: str = Field(default="", max_length=20)
+    industrial_value_added_share: float | None = None
+    park_boundary: str = Field(default="", max_length=2000)
+    green_level: str = Field(default="", max_length=20)   # highest active list level (from listing)
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+class UnitChange(SQLModel, table=True):
+    __tablename__ = "unit_change"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(max_length=36, index=True)
+    kind: str = Field(max_length=20)
+    field_from: str = Field(default="", max_length=200)
+    field_to: str = Field(default="", max_length=200)
+    effective_on: date | None = None
+    reason: str = Field(default="", max_length=1000)
+    actor: str = Field(default="", max_length=100)
+    at: datetime
+
+
+class ParkMember(SQLModel, table=True):
+    __tablename__ = "park_member"
+    park_id: str = Field(primary_key=True, max_length=36)
+    member_id: str = Field(primary_key=True, max_length=36, index=True)
+
+
+class SupplierLink(SQLModel, table=True):
+    __tablename__ = "supplier_link"
+    unit_id: str = Field(primary_key=True, max_length=36)
+    uscc: str = Field(primary_key=True, max_length=18)
+    name: str = Field(max_length=200)
+    tenant: str = Field(max_length=6)
+
+
+class Target(SQLModel, table=True):
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("unit_id", "category", "valid_from", name="uq_target"),)
+    id: str = Field(primary_key=True, max_length=36)
+    unit_id: str = Field(max_length=36, index=True)
+    category: str = Field(max_length=20)
+    valid_from: date
+    valid_until: date
+    note: str = Field(default="", max_length=1000)
+    created_at: datetime
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("owner_id", "year", name="uq_plan_owner_year"),)
+    id: str = Field(primary_key=True, max_length=36)
+    owner_id: str = Field(max_length=36, index=True)
+    kind: str = Field(max_length=20)
+    year: int
+    title: str = Field(default="", max_length=200)
+    created_at: datetime
+
+
+class PlanEntry(SQLModel, table=True):
+    __tablename__ = "plan_entry"
+    plan_id: str = Field(primary_key=True, max_length=36)
+    uscc: str = Field(primary_key=True, max_length=18)
+    name: str = Field(max_length=200)
+    tenant: str = Field(max_length=6)
+
+
+class ComplianceRecord(SQLModel, table=True):
+    __tablename__ = "compliance_record"
+    # The same fact imported twice is one record.
+    __table_args__ = (
+        UniqueConstraint("unit_id", "kind", "occurred_on", "reference", name="uq_compliance"),
+    )
+    id: str = Field(primary_key=True, max_length=36)
+    unit_id: str = Field(max_length=36, index=True)
+    kind: str = Field(max_length=40)
+    condition: int
+    occurred_on: date
+    ended_on: date | None = None
+    description: str = Field(default="", max_length=2000)
+    source: str = Field(default="official", max_length=40)
+    reference: str = Field(default="", max_length=200)
+    recorded_by: str = Field(default="", max_length=100)
+    recorded_at: datetime
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def get_unit(*, session: Session, unit_id: str) -> Unit | None:
+    return session.get(Unit, unit_id)
+
+
+def unit_by_uscc_site(*, session: Session, uscc: str, site: str) -> Unit | None:
+    return session.exec(select(Unit).where(Unit.uscc == uscc, Unit.site == site)).first()
+
+
+def units_by_uscc(*, session: Session, uscc: str) -> Sequence[Unit]:
+    return session.exec(select(Unit).where(Unit.uscc == uscc).order_by(Unit.site)).all()
+
+
+def find_units(
+    *,
+    session: Session,
+    uscc: str = "",
+    kind: str = "",
+    city_prefix: str = "",
+    name_contains: str = "",
+    org: str = "",
+    after: str = "",
+    limit: int = 50,
+) -> Sequence[Unit]:
+    """Keyset-paged search; ``city_prefix`` confines a city account, ``org`` an enterprise."""
+    q = select(Unit)
+    if uscc:
+        q = q.where(Unit.uscc == uscc)
+    if org:
+        q = q.where(Unit.uscc == org)
+    if kind:
+        q = q.where(Unit.kind == kind)
+    if city_prefix:
+        q = q.where(col(Unit.location).startswith(city_prefix))
+    if name_contains:
+        q = q.where(col(Unit.name).contains(name_contains))
+    if after:
+        q = q.where(Unit.id > after)
+    return session.exec(q.order_by(Unit.id).limit(limit)).all()
+
+
+def history(*, session: Session, unit_id: str) -> Sequence[UnitChange]:
+    return session.exec(
+        select(UnitChange).where(UnitChange.unit_id == unit_id).order_by(col(UnitChange.id))
+    ).all()
+
+
+def park_members(*, session: Session, park_id: str) -> Sequence[Unit]:
+    return session.exec(
+        select(Unit)
+        .join(ParkMember, col(ParkMember.member_id) == Unit.id)
+        .where(ParkMember.park_id == park_id)
+        .order_by(Unit.name)
+    ).all()
+
+
+def set_park_members(*, session: Session, park_id: str, member_ids: list[str]) -> None:
+    for old in session.exec(select(ParkMember).where(ParkMember.park_id == park_id)):
+        session.delete(old)
+    session.flush()
+    for member_id in dict.fromkeys(member_ids):
+        session.add(ParkMember(park_id=park_id, member_id=member_id))
+
+
+def parks_of(*, session: Session, member_id: str) -> Sequence[str]:
+    return session.exec(select(ParkMember.park_id).where(ParkMember.member_id == member_id)).all()
+
+
+def suppliers(*, session: Session, unit_id: str) -> Sequence[SupplierLink]:
+    return session.exec(
+        select(SupplierLink).where(SupplierLink.unit_id == unit_id).order_by(SupplierLink.uscc)
+    ).all()
+
+
+def set_suppliers(*, session: Session, unit_id: str, links: list[SupplierLink]) -> None:
+    for old in suppliers(session=session, unit_id=unit_id):
+        session.delete(old)
+    session.flush()
+    for link in links:
+        session.add(link)
+
+
+def targets(*, session: Session, active_on: date | None, org: str = "",
+            city_prefix: str = "") -> Sequence[tuple[Target, Unit]]:
+    q = select(Target, Unit).join(Unit, col(Unit.id) == Target.unit_id)
+    if active_on is not None:
+        q = q.where(Target.valid_from <= active_on, Target.valid_until >= active_on)
+    if org:
+        q = q.where(Unit.uscc == org)
+    if city_prefix:
+        q = q.where(col(Unit.location).startswith(city_prefix))
+    return session.exec(q.order_by(Target.valid_from, Target.id)).all()  # type: ignore[return-value]
+
+
+def plan_entries(*, session: Session, plan_id: str) -> Sequence[PlanEntry]:
+    return session.exec(
+        select(PlanEntry).where(PlanEntry.plan_id == plan_id).order_by(PlanEntry.uscc)
+    ).all()
+
+
+def plans_of(*, session: Session, owner_id: str) -> Sequence[Plan]:
+    return session.exec(select(Plan).where(Plan.owner_id == owner_id).order_by(Plan.year)).all()
+
+
+def plan_for(*, session: Session, owner_id: str, year: int) -> Plan | None:
+    return session.exec(select(Plan).where(Plan.owner_id == owner_id, Plan.year == year)).first()
+
+
+def green_levels(*, session: Session, usccs: list[str]) -> dict[str, str]:
+    """The highest list level any registered site of each USCC holds in this tenant."""
+    rank = {"": 0, "municipal": 1, "provincial": 2, "national": 3}
+    out: dict[str, str] = {}
+    for uscc, level in session.exec(
+        select(Unit.uscc, Unit.green_level).where(col(Unit.uscc).in_(usccs))
+    ):
+        if rank.get(level, 0) > rank.get(out.get(uscc, ""), 0):
+            out[uscc] = level
+    return out
+
+
+def compliance_records(*, session: Session, unit_ids: list[str]) -> Sequence[ComplianceRecord]:
+    return session.exec(
+        select(ComplianceRecord)
+        .where(col(ComplianceRecord.unit_id).in_(unit_ids))
+        .order_by(ComplianceRecord.occurred_on, ComplianceRecord.id)
+    ).all()
+
+
+def find_compliance(
+    *, session: Session, unit_id: str, kind: str, occurred_on: date, reference: str
+) -> ComplianceRecord | None:
+    return session.exec(
+        select(ComplianceRecord).where(
+            ComplianceRecord.unit_id == unit_id,
+            ComplianceRecord.kind == kind,
+            ComplianceRecord.occurred_on == occurred_on,
+            ComplianceRecord.reference == reference,
+        )
+    ).first()
+
+
+def count_units(*, session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Unit)).one()
+

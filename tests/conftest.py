@@ -1,0 +1,132 @@
+"""Shared test fixtures: real stacks of processes.
+
+By default a stack runs on SQLite files and its own nats-server (from the wheel). CI's second leg
+sets GL_TEST_DATABASE_URL (PostgreSQL) and GL_TEST_NATS_URL (the machine's NATS): every stack then
+uses its own database prefix and subject prefix, and removes them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.local.stack import Stack
+
+TEST_TENANTS = "000000,320000,330000,330200,660000"
+DATABASE_URL = os.environ.get("GL_TEST_DATABASE_URL", "")
+NATS_URL = os.environ.get("GL_TEST_NATS_URL", "")
+
+
+def make_stack(tmp: Path, **kwargs) -> Stack:  # type: ignore[no-untyped-def]
+    tag = uuid.uuid4().hex[:8]
+    stack = Stack(
+        var_dir=tmp,
+        database_url=DATABASE_URL,
+        nats_url=NATS_URL,
+        db_prefix=f"glt_{tag}",
+        bus_prefix=f"t{tag}",
+        tenants=kwargs.pop("tenants", TEST_TENANTS),
+        clock_file=tmp / "clock.json",
+        **kwargs,
+    )
+    return stack
+
+
+def cleanup(stack: Stack) -> None:
+    """Drop what a stack left on shared servers (PostgreSQL databases, NATS streams)."""
+    if DATABASE_URL:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(DATABASE_URL).set(drivername="postgresql+psycopg", database="postgres")
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                 {"p": f"{stack.db_prefix}_%"}).scalars().all()
+            for name in names:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+    if NATS_URL:
+        import nats
+
+        async def drop() -> None:
+            nc = await nats.connect(NATS_URL)
+            js = nc.jetstream()
+            for info in await js.streams_info():
+                if info.config.name.startswith(stack.bus_prefix.upper() + "_"):
+                    await js.delete_stream(info.config.name)
+            await nc.close()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the tests that only read and write through it."""
+    s = make_stack(tmp_path_factory.mktemp("stack"), seed_demo=True)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        cleanup(s)
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A stack of one's own, for tests that kill and restart processes. Not started yet."""
+    s = make_stack(tmp_path, seed_demo=True)
+    try:
+        yield s
+    finally:
+        s.stop()
+        cleanup(s)
+
+
+class Api:
+    """An HTTP client for one caller of the gateway."""
+
+    def __init__(self, base: str, token: str = "", lang: str = "", api_key: str = "") -> None:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if api_key:
+            headers["X-API-Key"] = api_key
+        if lang:
+            headers["Accept-Language"] = lang
+        self.http = httpx.Client(base_url=base, headers=headers, timeout=30)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.http, name)
+
+
+DEMO_PASSWORDS = {
+    "ministry": "demo-ministry-1", "jiangsu": "demo-province-1", "zhejiang": "demo-province-2",
+    "nanjing": "demo-city-1", "suzhou": "demo-city-2", "factory": "demo-enterprise-1",
+    "institution": "demo-institution-1", "expert": "demo-expert-1", "partner": "demo-partner-1",
+}
+
+
+def login(stack: Stack, username: str, password: str = "", lang: str = "") -> Api:
+    r = httpx.post(f"{stack.gateway_url}/api/v1/auth/login",
+                   json={"username": username, "password": password or DEMO_PASSWORDS[username]})
+    assert r.status_code == 200, r.text
+    return Api(stack.gateway_url, r.json()["access_token"], lang)
+
+
+@pytest.fixture(scope="session")
+def as_user(stack: Stack):  # type: ignore[no-untyped-def]
+    cache: dict[tuple[str, str], Api] = {}
+
+    def get(username: str, lang: str = "") -> Api:
+        if (username, lang) not in cache:
+            cache[(username, lang)] = login(stack, username, lang=lang)
+        return cache[(username, lang)]
+
+    return get
