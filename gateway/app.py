@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await nc.drain()
+            await nc.close()
             await app.state.registry.close()
             db.dispose()
 

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -323,7 +324,7 @@ class Consumer:
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 max_deliver=self.settings.consumer_max_deliver,
-                ack_wait=30,
+                ack_wait=self.settings.consumer_ack_wait_seconds,
             ),
         )
         while True:
@@ -372,6 +373,8 @@ class Consumer:
         with tenant_scope(tenant), self.session_for(tenant) as session:
             if session.get(Inbox, (sub.name, env.event_id)) is not None:
                 return False
+            if self.settings.fault == "consumer_slow":
+                time.sleep(0.02)  # test fault: make a batch last long enough to be killed in
             sub.handler(session, env)
             session.add(Inbox(consumer=sub.name, event_id=env.event_id, processed_at=clock.now()))
             return True

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     bus_prefix: str = "gl"
     relay_poll_seconds: float = 20.0
     consumer_max_deliver: int = 5
+    # How long messages handed to a consumer that died wait before redelivery.
+    consumer_ack_wait_seconds: float = 30.0
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0                      # 0: the service's default port from DEFAULT_PORTS

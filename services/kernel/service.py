@@ -41,7 +41,7 @@ class Runtime:
 
     def record(self, session, event_type: str, body, reason: str = "") -> None:  # type: ignore[no-untyped-def]
         """Write a domain event into this tenant's outbox, in the caller's transaction."""
-        bus.record_event(
+        env = bus.record_event(
             session,
             tenant=current_tenant(),
             service=self.name,
@@ -50,6 +50,8 @@ class Runtime:
             body=body,
             reason=reason,
         )
+        telemetry.log(logger, "event recorded", type=event_type, event_id=env.event_id,
+                      seq=env.seq)
 
 
 @dataclass
@@ -131,7 +133,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await nc.drain()
+    await nc.close()  # publishes are acked one by one: nothing is buffered to drain
     db.dispose()
     telemetry.log(logger, "service stopped", service=spec.name)
 
