@@ -36,7 +36,8 @@ def _override() -> dict:
 def now() -> datetime:
     o = _override()
     if "now" in o:
-        return datetime.fromisoformat(o["now"]).astimezone(CST)
+        frozen = datetime.fromisoformat(o["now"])
+        return frozen.replace(tzinfo=CST) if frozen.tzinfo is None else frozen.astimezone(CST)
     return datetime.now(CST) + timedelta(seconds=o.get("offset_seconds", 0))
 
 
@@ -46,6 +47,8 @@ def today() -> date:
 
 def set_clock(path: Path, *, at: datetime | None = None, offset_seconds: float = 0) -> None:
     """Move the clock of every process reading ``path`` (tests)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=CST)  # a moment without a zone is China time
     body = {"now": at.isoformat()} if at else {"offset_seconds": offset_seconds}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(body))
@@ -56,8 +59,11 @@ def parse_day(value: str, field: str) -> date:
     """A YYYY-MM-DD date from a caller, or a refusal naming the field."""
     from services.kernel.errors import invalid
 
+    value = value.strip()
     try:
-        return date.fromisoformat(value.strip())
+        if len(value) != 10 or value[4] != "-" or value[7] != "-":
+            raise ValueError(value)
+        return date.fromisoformat(value)
     except ValueError:
         raise invalid("date.malformed", field=field, value=value) from None
 

@@ -58,7 +58,7 @@ def kind_of_status(code: grpc.StatusCode) -> Kind:
 class DomainError(Exception):
     """A refusal the caller can understand and fix. ``code`` keys the message catalogue."""
 
-    def __init__(self, code: str, kind: Kind = Kind.INVALID, **params: Any) -> None:
+    def __init__(self, code: str, kind: Kind = Kind.INVALID, /, **params: Any) -> None:
         super().__init__(code)
         self.code = code
         self.kind = kind
@@ -71,23 +71,23 @@ class DomainError(Exception):
         return f"{self.code} {self.params}" if self.params else self.code
 
 
-def invalid(code: str, **params: Any) -> DomainError:
+def invalid(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.INVALID, **params)
 
 
-def not_found(code: str, **params: Any) -> DomainError:
+def not_found(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.NOT_FOUND, **params)
 
 
-def precondition(code: str, **params: Any) -> DomainError:
+def precondition(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.PRECONDITION, **params)
 
 
-def forbidden(code: str, **params: Any) -> DomainError:
+def forbidden(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.FORBIDDEN, **params)
 
 
-def conflict(code: str, **params: Any) -> DomainError:
+def conflict(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.CONFLICT, **params)
 
 
@@ -113,12 +113,16 @@ def language(accept_language: str | None) -> str:
         return "zh"
     best, best_q = "zh", -1.0
     for part in accept_language.split(","):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        lang = tag.strip().lower()[:2]
+        tag, *options = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        lang = tag.lower()[:2]
         if lang in ("zh", "en") and weight > best_q:
             best, best_q = lang, weight
     return best

@@ -137,9 +137,9 @@ def visible_scope(identity: Identity, tenant: str, roles: Iterable[str]) -> Scop
         )
     if any(g.role not in ("city", "enterprise", "institution") for g in grants):
         return Scope()
-    city = next((g for g in grants if g.role == "city"), None)
-    if city is not None:
-        return Scope(location_prefix=city_prefix(city.city))
+    cities = [city_prefix(g.city) for g in grants if g.role == "city"]
+    if cities:
+        return Scope(location_prefix=min(cities, key=len))
     return Scope(org=grants[0].org)
 
 

@@ -101,15 +101,19 @@ def rotate(keys_dir: Path, issuer: str) -> str:
     folder = keys_dir / issuer
     folder.mkdir(parents=True, exist_ok=True)
     kid = f"{issuer}-{clock.now().strftime('%Y%m%d%H%M%S%f')}"
+    newest = max((p.name.removesuffix(".pub.pem") for p in folder.glob("*.pub.pem")), default="")
+    if kid <= newest:  # a frozen or rewound clock: the new key must still sort last, never reuse
+        kid = f"{newest}-1"
     key = Ed25519PrivateKey.generate()
     priv = folder / f"{kid}.key.pem"
-    priv.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+    with open(priv, "xb") as fh:  # never overwrite a key
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
-    )
     priv.chmod(0o600)
     (folder / f"{kid}.pub.pem").write_bytes(
         key.public_key().public_bytes(

@@ -8,9 +8,11 @@ import csv
 import io
 import zipfile
 
+from collections.abc import Callable
+
 from openpyxl import load_workbook
 
-from services.kernel.errors import invalid
+from services.kernel.errors import DomainError, invalid
 
 
 def _decode(content: bytes) -> str:
@@ -36,9 +38,17 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise invalid("import.xlsx_malformed", reason=type(exc).__name__) from None
     sheet = book.worksheets[0]
-    rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     book.close()
     return rows
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 3311.0 typed into Excel is the code 3311
+    return str(value).strip()
 
 
 def parse(
@@ -48,7 +58,7 @@ def parse(
     required: set[str],
     optional: set[str] = frozenset(),  # type: ignore[assignment]
     max_rows: int = 20000,
-) -> list[dict[str, str]]:
+) -> list[dict[str, str] | DomainError]:
     """Rows as dicts keyed by the header. Blank lines are skipped; row numbers stay as in the file."""
     if not content:
         raise invalid("import.empty")
@@ -58,8 +68,10 @@ def parse(
         rows = _xlsx_rows(content)
     else:
         raise invalid("import.format", value=fmt)
-    if not rows:
+    if not any(any(str(v).strip() for v in row) for row in rows):
         raise invalid("import.empty")
+    while not any(str(v).strip() for v in rows[0]):
+        rows = rows[1:]  # leading blank lines before the header
     header = [h.strip().lower() for h in rows[0]]
     missing = required - set(header)
     if missing:
@@ -70,10 +82,36 @@ def parse(
     data = rows[1:]
     if len(data) > max_rows:
         raise invalid("import.too_many_rows", rows=len(data), max=max_rows)
-    out: list[dict[str, str]] = []
+    out: list[dict[str, str] | DomainError] = []
     for values in data:
         if not any(str(v).strip() for v in values):
             out.append({})  # keep numbering; an empty row is skipped by the importer
             continue
+        extra = [v for v in values[len(header):] if str(v).strip()]
+        if extra:  # an unquoted comma in a value would otherwise shift or lose data silently
+            out.append(invalid("import.row_extra_values", count=len(extra), columns=len(header)))
+            continue
         out.append({h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h})
     return out
+
+
+def each_row(
+    rows: list[dict[str, str] | DomainError],
+    lang: str,
+    apply: Callable[[dict[str, str]], tuple[str, bool]],
+) -> list[dict]:
+    """Apply each row alone: accepted with the id it made (``existing`` when it was already
+    there) or refused with its code and message. Row numbers count data rows from 1."""
+    results: list[dict] = []
+    for number, row in enumerate(rows, start=1):
+        if row == {}:
+            continue
+        try:
+            if isinstance(row, DomainError):
+                raise row
+            row_id, existing = apply(row)
+            results.append({"row": number, "accepted": True, "id": row_id, "existing": existing})
+        except DomainError as exc:
+            results.append({"row": number, "accepted": False, "code": exc.code,
+                            "message": exc.message(lang)})
+    return results

@@ -6,6 +6,7 @@ validity of cultivation targets (培育对象).
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -199,7 +200,9 @@ def check_record(kind: str, occurred_on: date, ended_on: date | None) -> KindRul
 def months_between(start: date, end: date) -> int:
     """Whole months from start to end (a stop from 2024-01-10 to 2025-01-10 is 12 months)."""
     months = (end.year - start.year) * 12 + end.month - start.month
-    return months - (1 if end.day < start.day else 0)
+    # With no matching day in the end month, its last day completes the month (民法典 art. 202).
+    month_end = end.day == calendar.monthrange(end.year, end.month)[1]
+    return months - (1 if end.day < start.day and not month_end else 0)
 
 
 def record_applies(rule: KindRule, record: Record, on: date, window_from: date) -> bool:

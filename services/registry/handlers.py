@@ -213,30 +213,25 @@ def import_units(rt: Runtime, *, ident: Identity, tenant: str, content: bytes, f
     authorize(ident, tenant, OFFICIAL)
     rows = tables.parse(content, fmt, required=UNIT_COLUMNS, optional=UNIT_OPTIONAL,
                         max_rows=domain.rules()["import_max_rows"])
-    results = []
-    for number, row in enumerate(rows, start=1):
-        if not row:
-            continue
+
+    def apply(row: dict[str, str]) -> tuple[str, bool]:
+        share = row.get("industrial_value_added_share", "")
         try:
-            share = row.get("industrial_value_added_share", "")
-            try:
-                share_value = float(share) if share else None
-            except ValueError:
-                raise invalid("unit.share_malformed", value=share) from None
-            unit, created = register_unit(
-                rt, ident=ident, tenant=tenant, imported=True,
-                kind=row["kind"], uscc=row["uscc"], site=row.get("site", ""), name=row["name"],
-                location=row["location"], industry=row.get("industry", ""),
-                uscc_override_reason=row.get("uscc_override_reason", ""),
-                park_level=row.get("park_level", ""),
-                industrial_value_added_share=share_value,
-                park_boundary=row.get("park_boundary", ""),
-            )
-            results.append({"row": number, "accepted": True, "id": unit.id, "existing": not created})
-        except DomainError as exc:
-            results.append({"row": number, "accepted": False, "code": exc.code,
-                            "message": exc.message(lang)})
-    return results
+            share_value = float(share) if share else None
+        except ValueError:
+            raise invalid("unit.share_malformed", value=share) from None
+        unit, created = register_unit(
+            rt, ident=ident, tenant=tenant, imported=True,
+            kind=row["kind"], uscc=row["uscc"], site=row.get("site", ""), name=row["name"],
+            location=row["location"], industry=row.get("industry", ""),
+            uscc_override_reason=row.get("uscc_override_reason", ""),
+            park_level=row.get("park_level", ""),
+            industrial_value_added_share=share_value,
+            park_boundary=row.get("park_boundary", ""),
+        )
+        return unit.id, not created
+
+    return tables.each_row(rows, lang, apply)
 
 
 # --- parks and supply chains ----------------------------------------------------------------------
@@ -459,22 +454,16 @@ def import_compliance(rt: Runtime, *, ident: Identity, tenant: str, content: byt
     authorize(ident, tenant, OFFICIAL)
     rows = tables.parse(content, fmt, required=COMPLIANCE_COLUMNS, optional=COMPLIANCE_OPTIONAL,
                         max_rows=domain.rules()["import_max_rows"])
-    results = []
-    for number, row in enumerate(rows, start=1):
-        if not row:
-            continue
-        try:
-            records = add_compliance_record(
-                rt, ident=ident, tenant=tenant, unit_id="", uscc=row["uscc"], kind=row["kind"],
-                occurred_on=row["occurred_on"], ended_on=row.get("ended_on", ""),
-                description=row.get("description", ""), source=row.get("source") or "import",
-                reference=row.get("reference", ""))
-            results.append({"row": number, "accepted": True,
-                             "id": ",".join(r.id for r in records)})
-        except DomainError as exc:
-            results.append({"row": number, "accepted": False, "code": exc.code,
-                            "message": exc.message(lang)})
-    return results
+
+    def apply(row: dict[str, str]) -> tuple[str, bool]:
+        records = add_compliance_record(
+            rt, ident=ident, tenant=tenant, unit_id="", uscc=row["uscc"], kind=row["kind"],
+            occurred_on=row["occurred_on"], ended_on=row.get("ended_on", ""),
+            description=row.get("description", ""), source=row.get("source") or "import",
+            reference=row.get("reference", ""))
+        return ",".join(r.id for r in records), False
+
+    return tables.each_row(rows, lang, apply)
 
 
 def check_veto(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str,

@@ -1,0 +1,1 @@
+"""`make bench`: throughput and memory of a real stack on this machine (not part of the tests)."""
