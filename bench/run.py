@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -32,7 +33,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,13 +181,14 @@ Request = Callable[[httpx.AsyncClient, Any], Awaitable[httpx.Response]]
 Check = Callable[[httpx.Response, Any], str]  # "" when the answer is right, else what is wrong
 
 
-async def drive(client: httpx.AsyncClient, name: str, items: Sequence[Any], send: Request,
-                check: Check, concurrency: int, pids: dict[str, int] | None = None) -> Phase:
-    """Send one request per item with ``concurrency`` in flight; time the whole and each."""
-    phase = Phase(name, len(items), concurrency)
+async def drive(clients: Sequence[httpx.AsyncClient], name: str, items: Sequence[Any],
+                send: Request, check: Check, pids: dict[str, int] | None = None) -> Phase:
+    """Send one request per item, one worker per client (so ``len(clients)`` in flight); time
+    the whole and each request."""
+    phase = Phase(name, len(items), len(clients))
     queue = iter(items)
 
-    async def worker() -> None:
+    async def worker(client: httpx.AsyncClient) -> None:
         for item in queue:  # shared: each item goes to exactly one worker
             t0 = time.perf_counter()
             try:
@@ -203,7 +206,7 @@ async def drive(client: httpx.AsyncClient, name: str, items: Sequence[Any], send
 
     meter = CpuMeter(pids or {})
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(c) for c in clients))
     phase.seconds = time.perf_counter() - t0
     phase.cpu = meter.used()
     return phase
@@ -232,8 +235,10 @@ def register(tenant: str) -> tuple[Request, Check]:
 
 
 def look_up(tenant: str, *, verify: bool) -> tuple[Request, Check]:
+    path = f"/api/v1/tenants/{tenant}/units?uscc="  # USCC characters need no escaping
+
     async def send(client: httpx.AsyncClient, code: str) -> httpx.Response:
-        return await client.get(f"/api/v1/tenants/{tenant}/units", params={"uscc": code})
+        return await client.get(path + code)
 
     def check(r: httpx.Response, code: str) -> str:
         if r.status_code != 200:
@@ -247,13 +252,36 @@ def look_up(tenant: str, *, verify: bool) -> tuple[Request, Check]:
     return send, check
 
 
-def client(base: str, token: str, concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-    )
+@asynccontextmanager
+async def clients(base: str, token: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """``count`` keep-alive HTTP/1.1 clients of one connection each, all in this event loop.
+
+    One client per worker rather than one client with ``count`` connections: httpcore's pool
+    looks at every connection (a poll(2) on each idle socket) for every request, which costs this
+    process more than the request itself at 16 connections.
+    """
+    made = [
+        httpx.AsyncClient(
+            base_url=base,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield made
+    finally:
+        for c in made:
+            await c.aclose()
+
+
+def lighten_client() -> None:
+    """Without sniffio installed, httpcore tries ``import sniffio`` for every lock it makes
+    (several per request), and a failed import searches all of sys.path each time. Recording the
+    module as absent makes the import fail at once, with the same outcome (asyncio)."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 # --- the stack and the ceiling ----------------------------------------------------------------
@@ -395,13 +423,12 @@ def print_report(result: dict[str, Any]) -> None:
 async def measure(stack: Stack, token: str, args: argparse.Namespace, codes: list[str],
                   result: dict[str, Any]) -> bytes:
     pids = {name: p.pid for name, p in stack.procs.items()}
-    c = args.concurrency
     warm, timed = codes[:args.warmup], codes[args.warmup:]
-    async with client(stack.gateway_url, token, c) as http:
+    async with clients(stack.gateway_url, token, args.concurrency) as http:
         send, check = register(TENANT)
-        require(await drive(http, "registration warm-up", warm, send, check, c))
+        require(await drive(http, "registration warm-up", warm, send, check))
         result["settle_seconds"] = {"after_registration_warmup": await settle(pids)}
-        reg = await drive(http, "registrations", timed, send, check, c, pids)
+        reg = await drive(http, "registrations", timed, send, check, pids)
         require(reg)
         # The relay publishes the new units' events and the gateway's views consume them after
         # the answers: let that finish so the look-ups do not pay for it.
@@ -410,25 +437,23 @@ async def measure(stack: Stack, token: str, args: argparse.Namespace, codes: lis
         send, check = look_up(TENANT, verify=True)
         rng = random.Random(args.seed)
         require(await drive(http, "look-up warm-up", rng.choices(codes, k=args.warmup), send,
-                            check, c))
-        look = await drive(http, "lookups", rng.choices(codes, k=args.lookups), send, check, c,
-                           pids)
+                            check))
+        look = await drive(http, "lookups", rng.choices(codes, k=args.lookups), send, check, pids)
         require(look)
-        sample = (await http.get(f"/api/v1/tenants/{TENANT}/units",
-                                 params={"uscc": codes[0]})).content
+        sample = (await http[0].get(f"/api/v1/tenants/{TENANT}/units",
+                                    params={"uscc": codes[0]})).content
     result["phases"] = {"registrations": reg.summary(), "lookups": look.summary()}
     return sample
 
 
 async def measure_ceiling(base: str, token: str, args: argparse.Namespace, codes: list[str],
                           pid: int) -> Phase:
-    c = args.concurrency
     rng = random.Random(args.seed)
     send, check = look_up(TENANT, verify=False)
-    async with client(base, token, c) as http:
+    async with clients(base, token, args.concurrency) as http:
         require(await drive(http, "ceiling warm-up", rng.choices(codes, k=args.warmup), send,
-                            check, c))
-        phase = await drive(http, "ceiling", rng.choices(codes, k=args.lookups), send, check, c,
+                            check))
+        phase = await drive(http, "ceiling", rng.choices(codes, k=args.lookups), send, check,
                             {"ceiling": pid})
     require(phase)
     return phase
@@ -445,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.randrange(2**31)
+    lighten_client()
 
     database_url = os.environ.get("DATABASE_URL", "")
     nats_url = os.environ.get("NATS_URL", "")
@@ -462,7 +488,8 @@ def main(argv: list[str] | None = None) -> None:
         "config": {"registrations": args.registrations, "lookups": args.lookups,
                    "warmup": args.warmup, "concurrency": args.concurrency, "seed": args.seed,
                    "tenant": TENANT, "user": USER,
-                   "client": "one asyncio process, httpx.AsyncClient, HTTP/1.1 keep-alive"},
+                   "client": "one asyncio process; one httpx.AsyncClient (one HTTP/1.1 keep-alive "
+                             "connection) per request in flight"},
         "var_dir": str(var_dir),
     }
     ok = False

@@ -182,17 +182,16 @@ class Auth:
     def check_grant(self, admin: Identity, grant: Grant) -> Grant:
         """May ``admin`` hand out ``grant``? operator → provinces, ministry, partners; province →
         its cities and enterprises; ministry → experts and institutions."""
-        grant = validate_grant(grant)
         roles = admin.roles()
-        if "operator" in roles and grant.role in ("province", "ministry", "operator", "partner"):
-            return grant
-        if "ministry" in roles and grant.role in ("expert", "institution"):
-            return grant
-        if grant.role in ("city", "enterprise") and any(
-            g.role == "province" and g.tenant == grant.tenant for g in admin.grants
-        ):
-            return grant
-        raise forbidden("account.may_not_grant", role=grant.role, tenant=grant.tenant)
+        allowed = (
+            ("operator" in roles and grant.role in ("province", "ministry", "operator", "partner"))
+            or ("ministry" in roles and grant.role in ("expert", "institution"))
+            or (grant.role in ("city", "enterprise") and any(
+                g.role == "province" and g.tenant == grant.tenant for g in admin.grants))
+        )
+        if not allowed:
+            raise forbidden("account.may_not_grant", role=grant.role, tenant=grant.tenant)
+        return validate_grant(grant)
 
     def may_administer(self, admin: Identity, grants: list[AccountGrant]) -> bool:
         """The account's administrator: whoever could have created it; a city for the
