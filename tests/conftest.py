@@ -33,7 +33,8 @@ def make_stack(tmp: Path, **kwargs) -> Stack:  # type: ignore[no-untyped-def]
         bus_prefix=f"t{tag}",
         tenants=kwargs.pop("tenants", TEST_TENANTS),
         clock_file=tmp / "clock.json",
-        env={"GL_CONSUMER_ACK_WAIT_SECONDS": "4", "GL_RELAY_POLL_SECONDS": "5"},
+        env={"GL_CONSUMER_ACK_WAIT_SECONDS": "4", "GL_RELAY_POLL_SECONDS": "5",
+             "GL_CONSUMER_MAX_DELIVER": "3"},
         **kwargs,
     )
     return stack

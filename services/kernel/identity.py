@@ -15,6 +15,7 @@ from datetime import timedelta
 import jwt
 
 from services.kernel import clock
+from services.kernel.crossings import crossing_for_read
 from services.kernel.errors import DomainError, Kind
 from services.kernel.signing import KeyRing
 from services.kernel.tenancy import NATIONAL
@@ -60,10 +61,10 @@ class Identity:
     name: str = ""
 
     def in_tenant(self, tenant: str) -> tuple[Grant, ...]:
-        """Grants usable in ``tenant``: its own, plus the ministry's national read jurisdiction."""
+        """Grants usable in ``tenant``: its own, plus those a declared crossing lets in."""
         return tuple(
             g for g in self.grants
-            if g.tenant == tenant or (g.role in ("ministry", "operator") and g.tenant == NATIONAL)
+            if g.tenant == tenant or crossing_for_read(g.role, g.tenant, tenant) is not None
         )
 
     def roles(self) -> set[str]:

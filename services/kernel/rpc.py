@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_serv
 
 from services.kernel import signing
 from services.kernel.config import Settings
+from services.kernel.crossings import crossing_for_read
 from services.kernel.errors import DomainError, Kind, kind_of_status, language, render
 from services.kernel.identity import (
     Identity,
@@ -137,8 +138,14 @@ class TenantInterceptor(grpc.aio.ServerInterceptor):
 
             if not is_tenant(tenant) or tenant not in self.tenants():
                 raise DomainError("tenant.unknown", Kind.NOT_FOUND, tenant=tenant or "-")
-            if not current_identity().in_tenant(tenant):
+            ident = current_identity()
+            grants = ident.in_tenant(tenant)
+            if not grants:
                 raise DomainError("auth.wrong_tenant", Kind.FORBIDDEN, tenant=tenant)
+            if all(g.tenant != tenant for g in grants):  # every crossing is logged (SPEC §2)
+                crossing = crossing_for_read(grants[0].role, grants[0].tenant, tenant)
+                log(logger, "cross-tenant call", crossing=crossing.name if crossing else "",
+                    tenant=tenant, actor=ident.subject, method=details.method)
             with tenant_scope(tenant):
                 return await inner(request, context)
 

@@ -17,4 +17,7 @@ def subscriptions(rt: Runtime) -> list[Subscription]:
         # A unit removed from a list may not re-apply for 3 years (SPEC §5 condition 3).
         Subscription(name="registry-entry-removed", service="listing", event_type="entry.removed",
                      handler=partial(handlers.on_entry_removed, rt)),
+        # Cultivation-plan progress: which named units became green factories, at which level.
+        Subscription(name="registry-entry-added", service="listing", event_type="entry.added",
+                     handler=partial(handlers.on_entry_added, rt)),
     ]

@@ -484,22 +484,37 @@ def check_veto(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str,
 # --- events heard ---------------------------------------------------------------------------------
 
 
+def _listed_units(session: Session, unit_id: str, uscc: str) -> list[Unit]:
+    unit = store.get_unit(session=session, unit_id=unit_id)
+    units = [unit] if unit is not None else list(store.units_by_uscc(session=session, uscc=uscc))
+    if not units:
+        # Raised, not ignored: after bounded redelivery the event lands in the dead-letter stream.
+        raise not_found("unit.not_found", unit_id=unit_id or uscc)
+    return units
+
+
+def on_entry_added(rt: Runtime, session: Session, env: ev.Envelope) -> None:
+    """listing's entry.added: the unit's highest list level, for cultivation-plan progress."""
+    body = ev.EntryAdded()
+    env.body.Unpack(body)
+    domain.check_level(body.level)
+    for unit in _listed_units(session, body.unit_id, body.uscc):
+        if domain.LEVELS.index(body.level) > (domain.LEVELS.index(unit.green_level)
+                                               if unit.green_level else -1):
+            unit.green_level = body.level
+            session.add(unit)
+
+
 def on_entry_removed(rt: Runtime, session: Session, env: ev.Envelope) -> None:
-    """listing's entry.removed becomes a list_removal compliance record: the 3-year bar (SPEC §5.3)."""
+    """listing's entry.removed becomes a list_removal compliance record: the 3-year bar (SPEC §5.3).
+    A removal reaches every list the unit is on, so it holds no level any more."""
     body = ev.EntryRemoved()
     env.body.Unpack(body)
-    unit = store.get_unit(session=session, unit_id=body.unit_id)
-    if unit is None:
-        units = list(store.units_by_uscc(session=session, uscc=body.uscc))
-    else:
-        units = [unit]
-    if not units:
-        raise not_found("unit.not_found", unit_id=body.unit_id or body.uscc)
     decided = clock.parse_day(body.decided_on, "decided_on")
     system = Identity(subject=f"listing:{env.actor.subject}")
-    for target in units:
-        _record(rt, session, system, target, "list_removal", domain.veto_rules().kinds["list_removal"].condition,
-                decided, None, body.reason, "listing", body.entry_id)
-        if target.green_level == body.level:
-            target.green_level = ""
-            session.add(target)
+    condition = domain.veto_rules().kinds["list_removal"].condition
+    for unit in _listed_units(session, body.unit_id, body.uscc):
+        _record(rt, session, system, unit, "list_removal", condition, decided, None, body.reason,
+                "listing", body.entry_id)
+        unit.green_level = ""
+        session.add(unit)

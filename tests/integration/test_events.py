@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 import uuid
 
 import nats
@@ -13,7 +14,8 @@ from greenladder.events.v1 import events_pb2 as ev
 from greenladder.registry.v1 import registry_pb2 as pb
 from services.kernel.identity import Grant
 from tests.conftest import login
-from tests.helpers import Registry, factory, log_lines, register_pb, wait_for
+from services.kernel.bus import ensure_stream
+from tests.helpers import Registry, factory, log_lines, register_pb, uscc, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -94,42 +96,82 @@ def test_one_trace_from_http_through_grpc_and_nats_to_the_consumer(stack):  # ty
     assert unit_id  # the same request
 
 
-def test_entry_removed_from_listing_bars_reapplication(stack):  # type: ignore[no-untyped-def]
-    """listing's entry.removed becomes a compliance record: veto condition 3 for three years."""
-    province = login(stack, "jiangsu")
-    unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
-
+def _publish_listing(stack, event_type: str, body, copies: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """Publish a listing event as the listing service would (it does not exist yet)."""
     env = ev.Envelope(event_id=str(uuid.uuid4()), tenant="320000", service="listing",
-                      type="entry.removed", seq=1)
+                      type=event_type, seq=1)
     env.occurred_at.GetCurrentTime()
-    env.body.Pack(ev.EntryRemoved(entry_id="E-1", unit_id=unit["id"], uscc=unit["uscc"],
-                                  list_id="L-2024", level="national", category="factory",
-                                  reason="拒不填报动态管理表", decided_on="2026-03-01"))
+    env.body.Pack(body)
 
     async def publish() -> None:
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()
-        from services.kernel.bus import ensure_stream
-
         await ensure_stream(js, stack.bus_prefix, "listing")
-        subject = f"{stack.bus_prefix}.320000.listing.entry.removed"
-        for _ in range(2):  # a duplicate delivery must not record twice
-            await js.publish(subject, env.SerializeToString(),
-                             headers={"Nats-Msg-Id": str(uuid.uuid4())})
+        for _ in range(copies):  # copies of one event: a duplicate delivery must apply once
+            await js.publish(f"{stack.bus_prefix}.320000.listing.{event_type}",
+                             env.SerializeToString(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
         await nc.close()
 
     asyncio.run(publish())
+
+
+def test_entry_removed_from_listing_bars_reapplication(stack):  # type: ignore[no-untyped-def]
+    """listing's entry.removed becomes a compliance record: veto condition 3 for three years."""
+    province = login(stack, "jiangsu")
+    unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
+    _publish_listing(stack, "entry.removed", ev.EntryRemoved(
+        entry_id="E-1", unit_id=unit["id"], uscc=unit["uscc"], list_id="L-2024", level="national",
+        category="factory", reason="拒不填报动态管理表", decided_on="2026-03-01"), copies=2)
     path = f"/api/v1/tenants/320000/units/{unit['id']}"
 
     def records() -> list:
         return province.get(f"{path}/compliance").json()["records"]
 
     wait_for(records)
+    time.sleep(0.5)  # room for the duplicate to arrive, and to be ignored
     assert [r["kind"] for r in records()] == ["list_removal"]
     veto = province.get(f"{path}/veto", params={"on": "2027-01-01"}).json()
     assert veto["vetoed"] and veto["conditions"][0]["condition"] == 3
     later = province.get(f"{path}/veto", params={"on": "2029-03-02"}).json()
     assert not later["vetoed"]  # three years on, the bar is lifted
+
+
+def test_entry_added_shows_as_cultivation_plan_progress(stack):  # type: ignore[no-untyped-def]
+    province = login(stack, "jiangsu")
+    t = "/api/v1/tenants/320000"
+    members = [province.post(f"{t}/units", json=factory()).json()["unit"] for _ in range(2)]
+    park = province.post(f"{t}/units", json={"kind": "park", "uscc": uscc(), "name": "进度园区",
+                                             "location": "320115", "park_level": "provincial"}).json()["unit"]
+    province.put(f"{t}/units/{park['id']}/members", json={"member_ids": [m["id"] for m in members]})
+    plan = province.post(f"{t}/units/{park['id']}/plans", json={
+        "year": 2026, "entries": [{"uscc": m["uscc"], "name": m["name"]} for m in members]}).json()
+    assert plan["named"] == 2 and plan["became_green"] == 0
+    _publish_listing(stack, "entry.added", ev.EntryAdded(
+        entry_id="E-9", unit_id=members[0]["id"], uscc=members[0]["uscc"], list_id="L-2026-P",
+        level="provincial", category="factory", year=2026))
+    progress = wait_for(lambda: (p := province.get(f"{t}/plans/{plan['id']}").json())["became_green"] and p)
+    assert progress["by_level"] == {"provincial": 1}
+
+
+def test_an_event_that_keeps_failing_goes_to_the_dead_letter_stream(stack):  # type: ignore[no-untyped-def]
+    """Bounded redelivery: an entry.removed for a unit the registry does not know."""
+    received: list = []
+
+    async def listen_then_publish() -> None:
+        nc = await nats.connect(stack.nats_url)
+        sub = await nc.subscribe(f"{stack.bus_prefix}-dlq.registry-entry-removed.>")
+        await nc.flush()
+        await asyncio.to_thread(_publish_listing, stack, "entry.removed", ev.EntryRemoved(
+            entry_id="E-404", unit_id="no-such-unit", uscc="", decided_on="2026-03-01"))
+        msg = await sub.next_msg(timeout=40)
+        received.append(msg)
+        await nc.close()
+
+    asyncio.run(listen_then_publish())
+    (msg,) = received
+    assert "unit.not_found" in msg.headers["Gl-Error"]
+    assert msg.headers["Gl-Subject"].endswith(".320000.listing.entry.removed")
+    assert ev.Envelope.FromString(msg.data).type == "entry.removed"
 
 
 def test_writes_during_a_nats_outage_are_published_later(own_stack):  # type: ignore[no-untyped-def]

@@ -378,9 +378,48 @@ class PlanPublished(_message.Message):
 Global___PlanPublished: _TypeAlias = PlanPublished  # noqa: Y015
 
 @_typing.final
-class EntryRemoved(_message.Message):
+class EntryAdded(_message.Message):
     """--- listing (owned by the listing service; the registry listens) ---------------------------------"""
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    USCC_FIELD_NUMBER: _builtins.int
+    LIST_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    unit_id: _builtins.str
+    uscc: _builtins.str
+    list_id: _builtins.str
+    level: _builtins.str
+    """municipal | provincial | national"""
+    category: _builtins.str
+    """factory | park | supply_chain"""
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        uscc: _builtins.str = ...,
+        list_id: _builtins.str = ...,
+        level: _builtins.str = ...,
+        category: _builtins.str = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "entry_id", b"entry_id", "level", b"level", "list_id", b"list_id", "unit_id", b"unit_id", "uscc", b"uscc", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EntryAdded: _TypeAlias = EntryAdded  # noqa: Y015
+
+@_typing.final
+class EntryRemoved(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENTRY_ID_FIELD_NUMBER: _builtins.int
