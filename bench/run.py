@@ -382,6 +382,28 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "BELOW"
 
 
+def judge(result: dict[str, Any], *, postgres: bool) -> list[dict[str, str]]:
+    """Each figure against its aim; sets ``lookup_share_of_ceiling`` on the way."""
+    ph = result["phases"]
+    share = ph["lookups"]["per_second"] / ph["ceiling"]["per_second"]
+    result["lookup_share_of_ceiling"] = round(share, 3)
+    registrations = ph["registrations"]["per_second"]
+    aims = [
+        {"what": "look-ups / ceiling", "figure": f"{100 * share:.1f} %",
+         "aim": f">= {100 * AIM_LOOKUP_SHARE:.0f} %",
+         "verdict": verdict(share >= AIM_LOOKUP_SHARE)},
+        {"what": "registrations per second" + (" (aim is for SQLite)" if postgres else ""),
+         "figure": f"{registrations:.1f}/s", "aim": f">= {AIM_REGISTRATIONS:.0f}/s on SQLite",
+         "verdict": verdict(registrations >= AIM_REGISTRATIONS)},
+    ]
+    for name, mb in result["rss_mb"].items():
+        aims.append({"what": f"RSS of {name} after the load",
+                     "figure": "gone" if mb is None else f"{mb:.1f} MB",
+                     "aim": f"< {AIM_RSS_MB:.0f} MB",
+                     "verdict": verdict(mb is not None and mb < AIM_RSS_MB)})
+    return aims
+
+
 def print_report(result: dict[str, Any]) -> None:
     ph = result["phases"]
     reg, look, ceil = ph["registrations"], ph["lookups"], ph["ceiling"]
@@ -407,9 +429,11 @@ def print_report(result: dict[str, Any]) -> None:
         parts = "  ".join(f"{k} {v:.1f}" for k, v in cpu.items())
         print(f"    {name:<14}{ph[name]['seconds']:>6.1f} s   {parts}")
     print()
-    print("  resident memory after the load (VmRSS):")
+    print("  resident memory (VmRSS):      after start    after the load")
     for name, mb in result["rss_mb"].items():
-        print(f"    {name:<13}{'gone' if mb is None else f'{mb:8.1f} MB'}")
+        start = result["rss_mb_at_start"].get(name)
+        print(f"    {name:<26}{_mb(start):>12}{_mb(mb):>18}")
+    print(f"    {'ceiling app':<26}{'':>12}{_mb(result.get('rss_mb_ceiling')):>18}")
     print()
     print("  aims:")
     for aim in aims:
@@ -500,6 +524,8 @@ def main(argv: list[str] | None = None) -> None:
         stack.start()
         result["stack_start_seconds"] = round(time.monotonic() - t0, 2)
         token = login(stack.gateway_url)
+        result["rss_mb_at_start"] = {name: _round(rss_mb(p.pid))
+                                     for name, p in stack.procs.items()}
         codes = usccs(args.warmup + args.registrations, args.seed)
         print(f"registering {args.registrations} units, looking up {args.lookups}, "
               f"{args.concurrency} in flight …", flush=True)
@@ -518,23 +544,7 @@ def main(argv: list[str] | None = None) -> None:
         result["rss_mb_ceiling"] = _round(rss_mb(ceiling.pid))
         stop(ceiling)
 
-        ph = result["phases"]
-        share = ph["lookups"]["per_second"] / ph["ceiling"]["per_second"]
-        result["lookup_share_of_ceiling"] = round(share, 3)
-        reg_rate = ph["registrations"]["per_second"]
-        aims = [
-            {"what": "look-ups / ceiling", "figure": f"{100 * share:.1f} %",
-             "aim": f">= {100 * AIM_LOOKUP_SHARE:.0f} %", "verdict": verdict(share >= AIM_LOOKUP_SHARE)},
-            {"what": "registrations per second"
-                     + ("" if not database_url else " (aim is for SQLite)"),
-             "figure": f"{reg_rate:.1f}/s", "aim": f">= {AIM_REGISTRATIONS:.0f}/s on SQLite",
-             "verdict": verdict(reg_rate >= AIM_REGISTRATIONS)},
-        ]
-        for name, mb in result["rss_mb"].items():
-            aims.append({"what": f"RSS of {name}", "figure": "gone" if mb is None else f"{mb:.1f} MB",
-                         "aim": f"< {AIM_RSS_MB:.0f} MB",
-                         "verdict": verdict(mb is not None and mb < AIM_RSS_MB)})
-        result["aims"] = aims
+        result["aims"] = judge(result, postgres=bool(database_url))
         print_report(result)
         _write(result, now)
         ok = True
@@ -550,13 +560,17 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"the stack's directory (logs) is kept: {var_dir}", file=sys.stderr)
 
 
+def _mb(mb: float | None) -> str:
+    return "gone" if mb is None else f"{mb:.1f} MB"
+
+
 def _round(mb: float | None) -> float | None:
     return None if mb is None else round(mb, 1)
 
 
 def _git_head() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, text=True,
                               capture_output=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
