@@ -67,6 +67,7 @@ class Auth:
         self.internal_seconds = internal_seconds
         self._identities: dict[str, tuple[float, Identity]] = {}
         self._tokens: dict[Identity, tuple[float, str]] = {}
+        self._bearers: dict[str, tuple[float, str]] = {}
 
     def session(self, *, write: bool = False):  # type: ignore[no-untyped-def]
         return self.db.session(NATIONAL, write=write)
@@ -92,22 +93,31 @@ class Auth:
         })
         return token, account
 
-    def from_bearer(self, token: str) -> Identity:
+    def account_of_bearer(self, token: str) -> str:
+        """The account a login token names; its signature is checked once, its expiry always."""
+        cached = self._bearers.get(token)
+        if cached is not None and cached[0] > clock.now().timestamp():
+            return cached[1]
         try:
             claims = self.ring.verify_jwt(token, audience=API_AUDIENCE)
         except jwt.ExpiredSignatureError:
             raise DomainError("auth.token_expired", Kind.UNAUTHENTICATED) from None
         except jwt.InvalidTokenError as exc:
             raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED, reason=str(exc)) from None
-        return self.identity(claims["sub"])
+        if len(self._bearers) > 10000:
+            self._bearers.clear()
+        self._bearers[token] = (float(claims["exp"]), claims["sub"])
+        return claims["sub"]
+
+    def cached(self, key: str) -> Identity | None:
+        """An identity still fresh in the cache (by account id or API key), else None."""
+        hit = self._identities.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
 
     def from_api_key(self, key: str) -> Identity:
         parts = key.split("_")
         if len(parts) != 3 or parts[0] != "glk":
             raise DomainError("auth.api_key_invalid", Kind.UNAUTHENTICATED)
-        cached = self._identities.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
         with self.session() as s:
             row = s.get(ApiKey, parts[1])
         digest = hashlib.sha256(parts[2].encode()).hexdigest()
@@ -120,9 +130,6 @@ class Auth:
         return ident
 
     def identity(self, account_id: str) -> Identity:
-        cached = self._identities.get(account_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
         with self.session() as s:
             account = s.get(Account, account_id)
             if account is None or account.status != "active":

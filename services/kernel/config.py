@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     log_file: Path | None = None
     otel_exporter: str = "console"          # console | none
     otel_file: Path | None = None           # where the console exporter writes (default stderr)
+    otel_sample_ratio: float = 1.0          # share of new traces recorded (children follow parents)
 
     # gateway
     http_host: str = "127.0.0.1"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic.config import Config
@@ -48,6 +49,7 @@ class Database:
         self._ready: set[str] = set()
         self._engines: dict[tuple[str, bool], Engine] = {}
         self._lock = threading.Lock()
+        self._write_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._script = ScriptDirectory.from_config(self._alembic_config())
         if self.is_postgres:
             self._base = create_engine(
@@ -67,7 +69,10 @@ class Database:
         """A session of one tenant, committed on success, rolled back on error."""
         if tenant not in self._ready:
             raise DomainError("tenant.not_onboarded", Kind.NOT_FOUND, tenant=tenant)
-        with Session(self._engine(tenant, write), expire_on_commit=False) as session:
+        # SQLite lets one writer in and makes the others sleep and retry with growing back-off;
+        # queueing this process's writers on a lock instead keeps tail latency low.
+        lock = self._write_locks[tenant] if write and not self.is_postgres else nullcontext()
+        with lock, Session(self._engine(tenant, write), expire_on_commit=False) as session:
             with session.begin():
                 yield session
             if session.info.pop("gl_events", False) and self.on_commit:

@@ -162,14 +162,15 @@ def issue_internal_token(ring: KeyRing, identity: Identity, *, seconds: int) -> 
     )
 
 
-def verify_internal_token(ring: KeyRing, token: str) -> Identity:
+def verify_internal_token(ring: KeyRing, token: str) -> tuple[Identity, float]:
+    """The identity a gateway-signed token carries, and when the token expires."""
     try:
         claims = ring.verify_jwt(token, audience=INTERNAL_AUDIENCE)
     except jwt.ExpiredSignatureError as exc:
         raise DomainError("auth.token_expired", Kind.UNAUTHENTICATED) from exc
     except jwt.InvalidTokenError as exc:
         raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED, reason=str(exc)) from exc
-    return identity_from_claims(claims)
+    return identity_from_claims(claims), float(claims["exp"])
 
 
 def identity_from_claims(claims: dict) -> Identity:

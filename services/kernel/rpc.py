@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
-from services.kernel import signing
+from services.kernel import clock, signing
 from services.kernel.config import Settings
 from services.kernel.crossings import crossing_for_read
 from services.kernel.errors import DomainError, Kind, kind_of_status, language, render
@@ -81,8 +81,21 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
         self.settings = settings
         self.ring = signing.load(settings.keys, "gateway")
         self._reloaded = 0.0
+        self._verified: dict[str, tuple[float, Identity]] = {}
 
     def _verify(self, token: str) -> Identity:
+        # The gateway reuses a token for minutes: verify its signature once, then until expiry
+        # (the expiry is checked against the platform clock on every call).
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > clock.now().timestamp():
+            return cached[1]
+        identity, expires = self._verify_signature(token)
+        if len(self._verified) > 10000:
+            self._verified.clear()
+        self._verified[token] = (expires, identity)
+        return identity
+
+    def _verify_signature(self, token: str) -> tuple[Identity, float]:
         try:
             return verify_internal_token(self.ring, token)
         except DomainError as exc:

@@ -130,3 +130,15 @@ def ensure(keys_dir: Path, issuer: str) -> KeyRing:
         rotate(keys_dir, issuer)
         ring = load(keys_dir, issuer)
     return ring
+
+
+if __name__ == "__main__":
+    # python -m services.kernel.signing rotate ISSUER [KEYS_DIR]
+    import sys
+
+    from services.kernel.config import get_settings
+
+    if len(sys.argv) < 3 or sys.argv[1] != "rotate":
+        raise SystemExit("usage: python -m services.kernel.signing rotate ISSUER [KEYS_DIR]")
+    folder = Path(sys.argv[3]) if len(sys.argv) > 3 else get_settings().keys
+    print(f"new active key for {sys.argv[2]}: {rotate(folder, sys.argv[2])}")

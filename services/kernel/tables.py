@@ -10,7 +10,6 @@ import zipfile
 
 from collections.abc import Callable
 
-from openpyxl import load_workbook
 
 from services.kernel.errors import DomainError, invalid
 
@@ -33,6 +32,8 @@ def _csv_rows(content: bytes) -> list[list[str]]:
 
 
 def _xlsx_rows(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook  # 14 MB of imports, only when a workbook arrives
+
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from services.kernel import clock
 from services.kernel.config import Settings
@@ -73,13 +76,46 @@ def setup(service: str, settings: Settings) -> None:
     for noisy in ("nats", "httpx", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    provider = TracerProvider(resource=Resource.create({"service.name": f"greenladder-{service}"}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"greenladder-{service}"}),
+        sampler=ParentBased(TraceIdRatioBased(settings.otel_sample_ratio)),
+    )
     if settings.otel_exporter == "console":
         out = open(settings.otel_file, "a", encoding="utf-8") if settings.otel_file else sys.stderr
-        provider.add_span_processor(
-            BatchSpanProcessor(ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(None) + "\n"))
-        )
+        provider.add_span_processor(BatchSpanProcessor(JsonLinesExporter(service, out)))
     trace.set_tracer_provider(provider)
+
+
+class JsonLinesExporter(SpanExporter):
+    """One compact JSON line per span. The SDK's console exporter re-serialises the resource and
+    every attribute of every span, which cost the gateway ~15% of its CPU under load."""
+
+    def __init__(self, service: str, out: Any) -> None:
+        self.service = service
+        self.out = out
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = []
+        for span in spans:
+            ctx = span.context
+            lines.append(json.dumps({
+                "service": self.service,
+                "name": span.name,
+                "trace_id": format(ctx.trace_id, "032x"),
+                "span_id": format(ctx.span_id, "016x"),
+                "parent_id": format(span.parent.span_id, "016x") if span.parent else "",
+                "kind": span.kind.name,
+                "start": span.start_time,
+                "end": span.end_time,
+                "status": span.status.status_code.name,
+            }, ensure_ascii=False))
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        if self.out is not sys.stderr:
+            self.out.close()
 
 
 def log(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
