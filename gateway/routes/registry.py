@@ -27,7 +27,7 @@ def as_json(msg) -> dict:  # type: ignore[no-untyped-def]
 
 async def rpc(call: TenantDep, name: str, request):  # type: ignore[no-untyped-def]
     client = call.clients.registry
-    return await call(client, getattr(RegistryStub(client.channel), name), request)
+    return await call(client, getattr(client.stub(RegistryStub), name), request)
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -251,7 +251,7 @@ async def verify_chain(call: TenantDep) -> dict:
     from greenladder.common.v1.common_pb2_grpc import AuditStub
 
     client = call.clients.registry
-    return as_json(await call(client, AuditStub(client.channel).VerifyChain,
+    return as_json(await call(client, client.stub(AuditStub).VerifyChain,
                               common_pb2.VerifyChainRequest()))
 
 
