@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -288,48 +287,10 @@ def lighten_client() -> None:
 
 
 def make_stack(var_dir: Path) -> Stack:
-    """A stack of its own: own SQLite files and nats-server, or, with DATABASE_URL / NATS_URL,
-    its own database and subject prefixes on those servers (as tests/conftest.py does)."""
-    tag = uuid.uuid4().hex[:8]
-    return Stack(
-        var_dir=var_dir,
-        database_url=os.environ.get("DATABASE_URL", ""),
-        nats_url=os.environ.get("NATS_URL", ""),
-        db_prefix=f"glb_{tag}",
-        bus_prefix=f"b{tag}",
-        tenants=TENANTS,
-        seed_demo=True,
-    )
-
-
-def cleanup_shared(stack: Stack, database_url: str, nats_url: str) -> None:
-    """Drop what the stack left on shared servers: its PostgreSQL databases, its NATS streams."""
-    if database_url:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        url = make_url(database_url).set(drivername="postgresql+psycopg", database="postgres")
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                     {"p": f"{stack.db_prefix}_%"}).scalars().all()
-                for name in names:
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            engine.dispose()
-    if nats_url:
-        import nats
-
-        async def drop() -> None:
-            nc = await nats.connect(nats_url)
-            js = nc.jetstream()
-            for info in await js.streams_info():
-                if info.config.name.startswith(stack.bus_prefix.upper() + "_"):
-                    await js.delete_stream(info.config.name)
-            await nc.close()
-
-        asyncio.run(drop())
+    """A stack of its own (own files and nats-server, or own prefixes on shared servers)."""
+    return Stack.isolated(var_dir, tag="b", database_url=os.environ.get("DATABASE_URL", ""),
+                          nats_url=os.environ.get("NATS_URL", ""), tenants=TENANTS,
+                          seed_demo=True)
 
 
 def login(base: str) -> str:
@@ -552,7 +513,7 @@ def main(argv: list[str] | None = None) -> None:
         stop(ceiling)
         stack.stop()
         try:
-            cleanup_shared(stack, database_url, nats_url)
+            stack.drop_shared()
         finally:
             if ok and not args.keep:
                 shutil.rmtree(var_dir, ignore_errors=True)

@@ -7,9 +7,7 @@ uses its own database prefix and subject prefix, and removes them afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,48 +22,17 @@ NATS_URL = os.environ.get("GL_TEST_NATS_URL", "")
 
 
 def make_stack(tmp: Path, **kwargs) -> Stack:  # type: ignore[no-untyped-def]
-    tag = uuid.uuid4().hex[:8]
-    stack = Stack(
-        var_dir=tmp,
+    return Stack.isolated(
+        tmp,
+        tag="t",
         database_url=DATABASE_URL,
         nats_url=NATS_URL,
-        db_prefix=f"glt_{tag}",
-        bus_prefix=f"t{tag}",
         tenants=kwargs.pop("tenants", TEST_TENANTS),
         clock_file=tmp / "clock.json",
         env={"GL_CONSUMER_ACK_WAIT_SECONDS": "4", "GL_RELAY_POLL_SECONDS": "5",
              "GL_CONSUMER_MAX_DELIVER": "3"},
         **kwargs,
     )
-    return stack
-
-
-def cleanup(stack: Stack) -> None:
-    """Drop what a stack left on shared servers (PostgreSQL databases, NATS streams)."""
-    if DATABASE_URL:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        url = make_url(DATABASE_URL).set(drivername="postgresql+psycopg", database="postgres")
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                 {"p": f"{stack.db_prefix}_%"}).scalars().all()
-            for name in names:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-    if NATS_URL:
-        import nats
-
-        async def drop() -> None:
-            nc = await nats.connect(NATS_URL)
-            js = nc.jetstream()
-            for info in await js.streams_info():
-                if info.config.name.startswith(stack.bus_prefix.upper() + "_"):
-                    await js.delete_stream(info.config.name)
-            await nc.close()
-
-        asyncio.run(drop())
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
-        cleanup(s)
+        s.drop_shared()
 
 
 @pytest.fixture
@@ -88,7 +55,7 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
-        cleanup(s)
+        s.drop_shared()
 
 
 class Api:

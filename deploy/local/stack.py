@@ -7,6 +7,7 @@ the environment; the launcher waits for gRPC health and the gateway's /healthz b
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    own_nats: bool = False                 # the stack started its nats-server itself
 
     @property
     def gateway_url(self) -> str:
@@ -176,6 +179,48 @@ class Stack:
             self.stop_process(name)
         self.stop_process("nats")
 
+    # --- stacks that share servers (tests, bench) ------------------------------------------------
+
+    @classmethod
+    def isolated(cls, var_dir: Path, *, tag: str, database_url: str = "", nats_url: str = "",
+                 **kwargs: object) -> Stack:
+        """A stack of its own: its own SQLite files and nats-server, or, on shared PostgreSQL and
+        NATS servers, its own database prefix and subject prefix, dropped by ``drop_shared``."""
+        suffix = uuid.uuid4().hex[:8]
+        return cls(var_dir=var_dir, database_url=database_url, nats_url=nats_url,
+                   db_prefix=f"gl{tag}_{suffix}", bus_prefix=f"{tag}{suffix}", **kwargs)  # type: ignore[arg-type]
+
+    def drop_shared(self) -> None:
+        """Remove what this stack left on shared servers: its databases and its streams."""
+        if self.database_url:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url).set(drivername="postgresql+psycopg",
+                                                  database="postgres")
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect() as conn:
+                    names = conn.execute(
+                        text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                        {"p": f"{self.db_prefix}_%"}).scalars().all()
+                    for name in names:
+                        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                engine.dispose()
+        if self.nats_url and not self.own_nats:
+            asyncio.run(self._drop_streams())
+
+    async def _drop_streams(self) -> None:
+        import nats
+
+        nc = await nats.connect(self.nats_url)
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name.startswith(self.bus_prefix.upper() + "_"):
+                await js.delete_stream(info.config.name)
+        await nc.close()
+
     # --- NATS -----------------------------------------------------------------------------------
 
     def _start_nats(self) -> None:
@@ -199,6 +244,7 @@ class Stack:
             stdout=out, stderr=subprocess.STDOUT,
         )
         self.procs["nats"] = proc
+        self.own_nats = True
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             self._check_alive("nats")

@@ -11,7 +11,6 @@ import nats
 import pytest
 
 from greenladder.events.v1 import events_pb2 as ev
-from greenladder.registry.v1 import registry_pb2 as pb
 from services.kernel.identity import Grant
 from tests.conftest import login
 from services.kernel.bus import ensure_stream
