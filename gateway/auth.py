@@ -280,6 +280,19 @@ class Auth:
             audit(s, admin.subject, "api_key.created", account_id, key_id=key_id)
         return f"glk_{key_id}_{secret}"
 
+    def audit_trail(self, admin: Identity, account_id: str, limit: int) -> list[AuditEntry]:
+        """Account changes: all of them for the operator, one account's for its administrator."""
+        with self.session() as s:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)  # type: ignore[union-attr]
+            if account_id:
+                grants = list(s.exec(select(AccountGrant).where(AccountGrant.account_id == account_id)))
+                if "operator" not in admin.roles() and not self.may_administer(admin, grants):
+                    raise forbidden("account.may_not_administer")
+                q = q.where(AuditEntry.target == account_id)
+            elif "operator" not in admin.roles():
+                raise forbidden("account.may_not_administer")
+            return list(s.exec(q))
+
     def accounts(self, admin: Identity, tenant: str | None) -> list[tuple[Account, list[AccountGrant]]]:
         with self.session() as s:
             q = select(AccountGrant)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.deps import AuthDep, UserDep
+from services.kernel.clock import iso
 from services.kernel.identity import ANONYMOUS, Grant
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -103,6 +105,14 @@ async def list_accounts(admin: UserDep, auth: AuthDep,
                         tenant: str | None = Query(None, pattern=r"^\d{6}$")) -> list[dict]:
     rows = await asyncio.to_thread(auth.accounts, admin, tenant)
     return [_account(a, g) for a, g in rows]
+
+
+@router.get("/accounts/audit", summary="The audit trail of account changes")
+async def audit_trail(admin: UserDep, auth: AuthDep, account_id: str = "",
+                      limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    rows = await asyncio.to_thread(auth.audit_trail, admin, account_id, limit)
+    return [{"at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target,
+             "detail": json.loads(r.detail or "{}")} for r in rows]
 
 
 @router.post("/accounts/{account_id}/verify", summary="Confirm an enterprise's claim to its USCC")

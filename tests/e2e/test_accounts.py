@@ -100,3 +100,28 @@ def test_accounts_listing_shows_only_what_one_administers(stack, as_user):  # ty
     theirs = {a["username"] for a in as_user("zhejiang").get("/api/v1/accounts").json()}
     assert "nanjing" in mine and "nanjing" not in theirs
     assert "jiangsu" not in mine  # a province does not administer itself
+
+
+def test_every_account_change_is_audited(stack, as_user):  # type: ignore[no-untyped-def]
+    js = as_user("jiangsu")
+    account_id = js.post("/api/v1/accounts", json={"username": "changzhou-1", "grants": [
+        {"role": "city", "tenant": "320000", "city": "320400"}]}).json()["id"]
+    js.post(f"/api/v1/accounts/{account_id}/password-reset")
+    trail = js.get("/api/v1/accounts/audit", params={"account_id": account_id}).json()
+    assert [e["action"] for e in trail] == ["account.password_reset", "account.created"]
+    assert trail[1]["detail"]["grants"] == [{"r": "city", "t": "320000", "c": "320400"}]
+    assert as_user("zhejiang").get("/api/v1/accounts/audit",
+                                   params={"account_id": account_id}).status_code == 403
+    assert js.get("/api/v1/accounts/audit").status_code == 403  # the whole trail: operator only
+    everything = _operator(stack).get("/api/v1/accounts/audit").json()
+    assert any(e["target"] == account_id for e in everything)
+
+
+def test_openapi_documents_every_route(stack):  # type: ignore[no-untyped-def]
+    spec = httpx.get(f"{stack.gateway_url}/openapi.json").json()
+    paths = spec["paths"]
+    for path in ("/api/v1/auth/login", "/api/v1/tenants/{tenant}/units",
+                 "/api/v1/tenants/{tenant}/units/{unit_id}/veto", "/api/v1/accounts",
+                 "/api/v1/national/views/units"):
+        assert path in paths, path
+    assert httpx.get(f"{stack.gateway_url}/docs").status_code == 200
