@@ -32,8 +32,8 @@ async def get_identity(request: Request) -> Identity:
     auth: Auth = request.app.state.auth
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        account_id = auth.account_of_bearer(header[7:].strip())
-        ident = auth.cached(account_id) or await asyncio.to_thread(auth.identity, account_id)
+        token = header[7:].strip()
+        ident = auth.cached_bearer(token) or await asyncio.to_thread(auth.identity_of_bearer, token)
     elif request.headers.get("x-api-key"):
         key = request.headers["x-api-key"].strip()
         ident = auth.cached(key) or await asyncio.to_thread(auth.from_api_key, key)
@@ -64,9 +64,10 @@ class TenantCall:
     token: str
     clients: Any  # app.state: .registry, and each service's ServiceClient as they arrive
 
-    async def __call__(self, client: ServiceClient, method, request):  # type: ignore[no-untyped-def]
+    async def __call__(self, client: ServiceClient, method, request,  # type: ignore[no-untyped-def]
+                       timeout: float | None = None):
         return await client.call(method, request, token=self.token, tenant=self.tenant,
-                                 lang=self.lang)
+                                 lang=self.lang, timeout=timeout)
 
 
 async def tenant_call(

@@ -3,6 +3,8 @@ role, printed with the URL. Idempotent: an existing username is left alone."""
 
 from __future__ import annotations
 
+import os
+
 from sqlmodel import select
 
 from gateway.auth import Auth, audit, hash_password, new_password
@@ -48,8 +50,9 @@ def ensure_operator(auth: Auth, settings: Settings) -> None:
     password = new_password()
     if _create(auth, "operator", password, [Grant("operator", "000000")]):
         path = settings.var_dir / "operator-password"
-        path.write_text(password + "\n")
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
 
 
 def demo_accounts(auth: Auth, settings: Settings) -> None:

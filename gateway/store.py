@@ -23,6 +23,7 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(default="", max_length=200)
     machine: bool = False                  # API-key clients (partners, institutions' systems)
     status: str = Field(default="active", max_length=20)   # active | disabled
+    token_version: int = 0                 # raised by a password reset: older logins end
     created_by: str = Field(default="", max_length=36)
     created_at: datetime
     updated_at: datetime
@@ -71,6 +72,7 @@ class ViewUnit(SQLModel, table=True):
     tenant: str = Field(max_length=6, index=True)
     kind: str = Field(max_length=20)
     city: str = Field(max_length=6, index=True)
+    location: str = Field(default="", max_length=6, index=True)
     industry: str = Field(default="", max_length=4)
     status: str = Field(default="active", max_length=20)
     registered_at: datetime

@@ -14,6 +14,10 @@ from deploy.local.stack import Stack
 from services.kernel.config import ROOT
 
 
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the stack the same way Ctrl-C does
+
+
 def main() -> None:
     stack = Stack(
         var_dir=ROOT / "var",
@@ -23,11 +27,13 @@ def main() -> None:
         seed_demo=True,
     )
     print("Starting GreenLadder (first start onboards all 38 tenants)…", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop)
     try:
         stack.start()
         url = stack.gateway_url
-        operator = (ROOT / "var" / "operator-password").read_text().strip()
+        password_file = ROOT / "var" / "operator-password"
+        operator = (password_file.read_text().strip() if password_file.exists()
+                    else "(set at first start; lost with var/operator-password)")
         print(f"""
 GreenLadder is running.
   API and OpenAPI docs : {url}/docs

@@ -86,7 +86,9 @@ class Stack:
         return self
 
     def base_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GL_")}
+        # The caller's GL_* settings (GL_LOG_LEVEL, GL_CALENDAR_FILE …) reach every process;
+        # the addresses and paths of this stack override them.
+        env = dict(os.environ)
         env.update({
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",

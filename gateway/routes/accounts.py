@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import AuthDep, UserDep
@@ -41,7 +41,8 @@ class SignupIn(BaseModel):
     password: str = Field(max_length=200)
     tenant: str = Field(pattern=r"^\d{6}$")
     uscc: str = Field(max_length=40)
-    location: str = Field("", description="GB/T 2260 code of the enterprise; lets its city verify it")
+    location: str = Field("", max_length=6,
+                          description="GB/T 2260 code of the enterprise; lets its city verify it")
 
 
 class StatusIn(BaseModel):
@@ -62,8 +63,9 @@ def _account(account, grants) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.post("/auth/login", summary="Log in with a password; returns a bearer token")
-async def login(body: LoginIn, auth: AuthDep) -> dict:
-    token, account = await asyncio.to_thread(auth.login, body.username, body.password)
+async def login(body: LoginIn, auth: AuthDep, request: Request) -> dict:
+    client = request.client.host if request.client else ""
+    token, account = await asyncio.to_thread(auth.login, body.username, body.password, client)
     ident = await asyncio.to_thread(auth.identity, account.id)
     return {"access_token": token, "token_type": "bearer", "account_id": account.id,
             "grants": [g.as_claim() for g in ident.grants]}
@@ -138,3 +140,10 @@ async def set_status(account_id: str, body: StatusIn, admin: UserDep, auth: Auth
 async def create_api_key(account_id: str, body: ApiKeyIn, admin: UserDep, auth: AuthDep) -> dict:
     key = await asyncio.to_thread(auth.create_api_key, admin, account_id, body.label)
     return {"api_key": key}
+
+
+@router.delete("/accounts/{account_id}/api-keys/{key_id}", status_code=204,
+               summary="Revoke an API key")
+async def revoke_api_key(account_id: str, key_id: str, admin: UserDep, auth: AuthDep) -> Response:
+    await asyncio.to_thread(auth.revoke_api_key, admin, account_id, key_id)
+    return Response(status_code=204)

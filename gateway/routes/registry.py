@@ -25,9 +25,13 @@ def as_json(msg) -> dict:  # type: ignore[no-untyped-def]
                          always_print_fields_with_no_presence=True)
 
 
-async def rpc(call: TenantDep, name: str, request):  # type: ignore[no-untyped-def]
+# A bulk file of 20,000 rows takes the registry about half a minute; the answer must not be lost.
+IMPORT_TIMEOUT = 600.0
+
+
+async def rpc(call: TenantDep, name: str, request, timeout: float | None = None):  # type: ignore[no-untyped-def]
     client = call.clients.registry
-    return await call(client, getattr(client.stub(RegistryStub), name), request)
+    return await call(client, getattr(client.stub(RegistryStub), name), request, timeout)
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -140,7 +144,7 @@ async def find_units(
 
 @router.post("/units/import", summary="Bulk import units from CSV or XLSX; a result per row")
 async def import_units(call: TenantDep, file: UploadFile = File(...)) -> dict:
-    return as_json(await rpc(call, "ImportUnits", await _import_request(file)))
+    return as_json(await rpc(call, "ImportUnits", await _import_request(file), IMPORT_TIMEOUT))
 
 
 @router.get("/units/{unit_id}", summary="One unit")
@@ -230,6 +234,18 @@ async def add_compliance(unit_id: str, body: ComplianceIn, call: TenantDep) -> d
                              pb.AddComplianceRecordRequest(unit_id=unit_id, **body.model_dump())))
 
 
+class EndIn(BaseModel):
+    ended_on: str
+    reason: str = Field("", max_length=1000)
+
+
+@router.post("/units/{unit_id}/compliance/{record_id}/end",
+             summary="End a state record (off the abnormal list, rectified, production resumed)")
+async def end_compliance(unit_id: str, record_id: str, body: EndIn, call: TenantDep) -> dict:
+    return as_json(await rpc(call, "EndComplianceRecord", pb.EndComplianceRecordRequest(
+        unit_id=unit_id, record_id=record_id, **body.model_dump())))
+
+
 @router.get("/units/{unit_id}/compliance", summary="A unit's compliance records")
 async def list_compliance(unit_id: str, call: TenantDep) -> dict:
     return as_json(await rpc(call, "ListComplianceRecords", pb.GetUnitRequest(unit_id=unit_id)))
@@ -238,7 +254,8 @@ async def list_compliance(unit_id: str, call: TenantDep) -> dict:
 @router.post("/compliance/import",
              summary="Bulk import compliance records (信用中国 / 公示系统 extracts); a result per row")
 async def import_compliance(call: TenantDep, file: UploadFile = File(...)) -> dict:
-    return as_json(await rpc(call, "ImportComplianceRecords", await _import_request(file)))
+    return as_json(await rpc(call, "ImportComplianceRecords", await _import_request(file),
+                             IMPORT_TIMEOUT))
 
 
 @router.get("/units/{unit_id}/veto", summary="Which veto conditions (SPEC §5) apply on a day")

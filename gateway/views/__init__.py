@@ -32,14 +32,14 @@ def _on_registry_event(session: Session, env: ev.Envelope) -> None:
         env.body.Unpack(body)
         if session.get(ViewUnit, body.unit_id) is None:
             session.add(ViewUnit(unit_id=body.unit_id, tenant=env.tenant, kind=body.kind,
-                                 city=body.city, industry=body.industry,
+                                 city=body.city, location=body.location, industry=body.industry,
                                  registered_at=env.occurred_at.ToDatetime(tzinfo=CST)))
     elif env.type == "unit.relocated":
         body = ev.UnitRelocated()
         env.body.Unpack(body)
         row = session.get(ViewUnit, body.unit_id)
         if row is not None:
-            row.city = body.new_city
+            row.city, row.location = body.new_city, body.new_location
             session.add(row)
     elif env.type == "unit.merged":
         body = ev.UnitsMerged()
@@ -61,8 +61,8 @@ def _summary(db, by: str, tenant: str | None, prefix: str) -> list[dict]:  # typ
     q = select(column, ViewUnit.kind, func.count()).where(ViewUnit.status == "active")
     if tenant:
         q = q.where(ViewUnit.tenant == tenant)
-    if prefix:
-        q = q.where(col(ViewUnit.city).startswith(prefix))
+    if prefix:  # a city's or a county's own units
+        q = q.where(col(ViewUnit.location).startswith(prefix))
     q = q.group_by(column, ViewUnit.kind).order_by(column, ViewUnit.kind)
     with db.session(NATIONAL) as s:
         return [{by: key, "kind": kind, "units": n} for key, kind, n in s.exec(q)]

@@ -36,8 +36,10 @@ from sqlmodel import Field, Session, SQLModel, select
 from greenladder.events.v1 import events_pb2
 from services.kernel import clock
 from services.kernel.config import Settings
+from services.kernel.crossings import crossing_for_effect
 from services.kernel.db import Database, mark_events
-from services.kernel.identity import _current as _identity
+from services.kernel.errors import DomainError, Kind
+from services.kernel.identity import peek_identity
 from services.kernel.telemetry import current_traceparent, log
 from services.kernel.tenancy import tenant_scope
 
@@ -103,7 +105,7 @@ def record_event(
     # FOR UPDATE serialises appenders on PostgreSQL; on SQLite the write transaction already
     # holds the file's write lock (BEGIN IMMEDIATE).
     head = session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one()
-    ident = _identity.get()
+    ident = peek_identity()
     grant = next(iter(ident.in_tenant(tenant)), None) if ident else None
     env = events_pb2.Envelope(
         event_id=str(uuid.uuid4()),
@@ -292,8 +294,10 @@ class Subscription:
 
     name: str
     service: str
-    event_type: str          # "entry.removed", or ">" for all of the service's events
+    event_type: str          # "entry.removed", "entry.*", or ">" for all of the service's events
     handler: Handler
+    # Where the effect happens when not in the event's own tenant (a declared crossing).
+    route: Callable[[events_pb2.Envelope], str] | None = None
 
 
 class Consumer:
@@ -312,6 +316,16 @@ class Consumer:
         await asyncio.gather(*(self._run_one(sub) for sub in self.subscriptions))
 
     async def _run_one(self, sub: Subscription) -> None:
+        """Never ends on its own: whatever breaks (NATS away, a stream missing), it starts over."""
+        while True:
+            try:
+                await self._consume(sub)
+            except Exception as exc:  # noqa: BLE001
+                log(logger, "consumer restarting", logging.ERROR, consumer=sub.name,
+                    error=repr(exc))
+                await asyncio.sleep(2)
+
+    async def _consume(self, sub: Subscription) -> None:
         prefix = self.settings.bus_prefix
         await ensure_stream(self.js, prefix, sub.service)
         durable = f"{prefix}-{sub.name}"
@@ -352,25 +366,41 @@ class Consumer:
                 log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
                     type=env.type, tenant=tenant, applied=applied)
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
-                delivered = msg.metadata.num_delivered if msg.metadata else 1
-                if delivered >= self.settings.consumer_max_deliver:
-                    await self.js.publish(
-                        dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
-                        msg.data,
-                        headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500],
-                                 "Gl-Subject": msg.subject},
-                    )
-                    await msg.term()
-                    log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
-                        subject=msg.subject, error=repr(exc))
-                else:
-                    await msg.nak(delay=min(2 ** delivered, 30))
-                    log(logger, "event failed, will retry", logging.WARNING, consumer=sub.name,
-                        subject=msg.subject, delivered=delivered, error=repr(exc))
+                try:
+                    await self._failed(sub, msg, tenant, exc)
+                except Exception as nats_exc:  # noqa: BLE001 - unacked: redelivered after ack_wait
+                    log(logger, "could not settle a failed event", logging.WARNING,
+                        consumer=sub.name, subject=msg.subject, error=repr(nats_exc))
+
+    async def _failed(self, sub: Subscription, msg: Msg, tenant: str, exc: Exception) -> None:
+        """Retry later with back-off, or, after the last attempt, dead-letter it."""
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered >= self.settings.consumer_max_deliver:
+            await self.js.publish(
+                dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
+                msg.data,
+                headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500],
+                         "Gl-Subject": msg.subject},
+            )
+            await msg.term()
+            log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
+                subject=msg.subject, error=repr(exc))
+        else:
+            await msg.nak(delay=min(2 ** delivered, 30))
+            log(logger, "event failed, will retry", logging.WARNING, consumer=sub.name,
+                subject=msg.subject, delivered=delivered, error=repr(exc))
 
     def _apply(self, sub: Subscription, tenant: str, env: events_pb2.Envelope) -> bool:
         """Effect and inbox row in one transaction: False when the event was seen before."""
-        with tenant_scope(tenant), self.session_for(tenant) as session:
+        target = sub.route(env) if sub.route else tenant
+        if target != tenant:
+            crossing = crossing_for_effect(env.type, tenant, target)
+            if crossing is None:
+                raise DomainError("crossing.undeclared", Kind.FORBIDDEN, event=env.type,
+                                  source=tenant, target=target)
+            log(logger, "cross-tenant effect", crossing=crossing.name, source=tenant,
+                target=target, event_id=env.event_id)
+        with tenant_scope(target), self.session_for(target) as session:
             if session.get(Inbox, (sub.name, env.event_id)) is not None:
                 return False
             if self.settings.fault == "consumer_slow":

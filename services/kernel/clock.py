@@ -63,9 +63,24 @@ def parse_day(value: str, field: str) -> date:
     try:
         if len(value) != 10 or value[4] != "-" or value[7] != "-":
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise invalid("date.malformed", field=field, value=value) from None
+    if not 1949 <= day.year <= 2199:  # windows of years are added and taken away from it
+        raise invalid("date.out_of_range", field=field, value=value)
+    return day
+
+
+def optional_day(value: str, field: str) -> date | None:
+    return parse_day(value, field) if value.strip() else None
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def iso(moment: datetime) -> str:

@@ -39,10 +39,17 @@ CROSSINGS: tuple[Crossing, ...] = (
 )
 
 
-def national_readers() -> frozenset[str]:
-    """Roles whose national grant reads into every tenant."""
-    return frozenset(c.role for c in CROSSINGS if c.kind == "read" and c.source == NATIONAL
-                     and c.target == ANY)
+def _matches(side: str, tenant: str) -> bool:
+    return side == ANY or side == tenant or (side == "province" and tenant != NATIONAL)
+
+
+def crossing_for_effect(event_type: str, source: str, target: str) -> Crossing | None:
+    """The declared crossing that lets an event heard in ``source`` act in ``target``."""
+    for c in CROSSINGS:
+        if (c.kind == "effect" and c.event == event_type and _matches(c.source, source)
+                and _matches(c.target, target)):
+            return c
+    return None
 
 
 def crossing_for_read(role: str, grant_tenant: str, tenant: str) -> Crossing | None:

@@ -91,6 +91,14 @@ def conflict(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.CONFLICT, **params)
 
 
+def bounded(value: str, field: str, limit: int) -> str:
+    """A caller's text, stripped, or a refusal when it is longer than its column."""
+    value = value.strip()
+    if len(value) > limit:
+        raise invalid("text.too_long", field=field, max=limit, length=len(value))
+    return value
+
+
 # --- message catalogue -------------------------------------------------------------------------
 
 _CATALOGUE: dict[str, dict[str, str]] = {}

@@ -60,11 +60,12 @@ class Identity:
     grants: tuple[Grant, ...] = field(default_factory=tuple)
     name: str = ""
 
-    def in_tenant(self, tenant: str) -> tuple[Grant, ...]:
-        """Grants usable in ``tenant``: its own, plus those a declared crossing lets in."""
+    def in_tenant(self, tenant: str, *, write: bool = False) -> tuple[Grant, ...]:
+        """Grants usable in ``tenant``: its own, plus, to read, those a declared crossing lets in."""
         return tuple(
             g for g in self.grants
-            if g.tenant == tenant or crossing_for_read(g.role, g.tenant, tenant) is not None
+            if g.tenant == tenant
+            or (not write and crossing_for_read(g.role, g.tenant, tenant) is not None)
         )
 
     def roles(self) -> set[str]:
@@ -74,6 +75,11 @@ class Identity:
 ANONYMOUS = Identity(subject="anonymous", grants=(Grant("public", NATIONAL),))
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("identity", default=None)
+
+
+def peek_identity() -> Identity | None:
+    """The caller, if there is one (logs, events written by consumers)."""
+    return _current.get()
 
 
 def current_identity() -> Identity:
@@ -98,14 +104,15 @@ def authorize(
     *,
     location: str | None = None,
     org: str | None = None,
+    write: bool = False,
 ) -> Grant:
     """The grant that lets ``identity`` act in ``tenant`` with one of ``roles``, or a refusal.
 
     ``location`` (a unit's GB/T 2260 code) confines a city; ``org`` (a unit's USCC) confines an
-    enterprise to its own units.
+    enterprise to its own units. A ``write`` never rides on a read crossing.
     """
     allowed = set(roles)
-    candidates = [g for g in identity.in_tenant(tenant) if g.role in allowed]
+    candidates = [g for g in identity.in_tenant(tenant, write=write) if g.role in allowed]
     if not candidates:
         raise DomainError(
             "auth.forbidden_role", Kind.FORBIDDEN, tenant=tenant, roles="/".join(sorted(allowed))
@@ -169,7 +176,7 @@ def verify_internal_token(ring: KeyRing, token: str) -> tuple[Identity, float]:
     except jwt.ExpiredSignatureError as exc:
         raise DomainError("auth.token_expired", Kind.UNAUTHENTICATED) from exc
     except jwt.InvalidTokenError as exc:
-        raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED, reason=str(exc)) from exc
+        raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED) from exc
     return identity_from_claims(claims), float(claims["exp"])
 
 

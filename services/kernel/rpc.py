@@ -79,13 +79,15 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ring = signing.load(settings.keys, "gateway")
-        self._reloaded = 0.0
+        self.ring = signing.load(settings.keys, "gateway", public_only=True)
+        self._reloaded = time.monotonic()
         self._verified: dict[str, tuple[float, Identity]] = {}
 
     def _verify(self, token: str) -> Identity:
         # The gateway reuses a token for minutes: verify its signature once, then until expiry
         # (the expiry is checked against the platform clock on every call).
+        if time.monotonic() - self._reloaded > 60:
+            self._reload()  # a key removed from the folder stops being trusted within a minute
         cached = self._verified.get(token)
         if cached is not None and cached[0] > clock.now().timestamp():
             return cached[1]
@@ -101,10 +103,14 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
         except DomainError as exc:
             # A rotated key the gateway started using after we loaded ours: reload once a second.
             if exc.code == "auth.token_invalid" and time.monotonic() - self._reloaded > 1:
-                self._reloaded = time.monotonic()
-                self.ring = signing.load(self.settings.keys, "gateway")
+                self._reload()
                 return verify_internal_token(self.ring, token)
             raise
+
+    def _reload(self) -> None:
+        self._reloaded = time.monotonic()
+        self.ring = signing.load(self.settings.keys, "gateway", public_only=True)
+        self._verified.clear()
 
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
         handler = await continuation(details)

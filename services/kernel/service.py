@@ -37,7 +37,6 @@ class Runtime:
     name: str
     settings: Settings
     db: Database
-    js: object | None = None
 
     def record(self, session, event_type: str, body, reason: str = "") -> None:  # type: ignore[no-untyped-def]
         """Write a domain event into this tenant's outbox, in the caller's transaction."""
@@ -97,7 +96,6 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
 
     nc = await bus.connect(settings, spec.name)
     js = nc.jetstream()
-    runtime.js = js
     await bus.ensure_stream(js, settings.bus_prefix, spec.name)
     relay = bus.Relay(db=db, js=js, settings=settings)
     consumer = bus.Consumer(
@@ -126,6 +124,19 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    died: list[BaseException] = []
+
+    def watch(task: asyncio.Task) -> None:
+        # A relay or consumer that ended on its own leaves the service half-alive: stop, so the
+        # supervisor restarts the whole process.
+        if not task.cancelled() and task.exception() is not None:
+            died.append(task.exception())  # type: ignore[arg-type]
+            telemetry.log(logger, "background task died", logging.CRITICAL,
+                          error=repr(task.exception()))
+            stop.set()
+
+    for task in tasks:
+        task.add_done_callback(watch)
     await stop.wait()
 
     await health.enter_graceful_shutdown()
@@ -136,6 +147,8 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     await nc.close()  # publishes are acked one by one: nothing is buffered to drain
     db.dispose()
     telemetry.log(logger, "service stopped", service=spec.name)
+    if died:
+        raise SystemExit(1)
 
 
 def main(spec: ServiceSpec) -> None:

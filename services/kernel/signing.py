@@ -10,6 +10,7 @@ SM2/SM3 implementation can be added without touching the services.
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,14 +83,15 @@ class KeyRing:
         }
 
 
-def load(keys_dir: Path, issuer: str) -> KeyRing:
+def load(keys_dir: Path, issuer: str, *, public_only: bool = False) -> KeyRing:
+    """The issuer's ring; verifiers load ``public_only`` so they can never sign."""
     ring = KeyRing(issuer)
     folder = keys_dir / issuer
     for pub in sorted(folder.glob("*.pub.pem")):
         ring.public[pub.name.removesuffix(".pub.pem")] = serialization.load_pem_public_key(
             pub.read_bytes()
         )  # type: ignore[assignment]
-    for priv in sorted(folder.glob("*.key.pem")):
+    for priv in [] if public_only else sorted(folder.glob("*.key.pem")):
         ring.private[priv.name.removesuffix(".key.pem")] = serialization.load_pem_private_key(
             priv.read_bytes(), password=None
         )  # type: ignore[assignment]
@@ -106,7 +108,8 @@ def rotate(keys_dir: Path, issuer: str) -> str:
         kid = f"{newest}-1"
     key = Ed25519PrivateKey.generate()
     priv = folder / f"{kid}.key.pem"
-    with open(priv, "xb") as fh:  # never overwrite a key
+    # Created private (0600) and exclusive: never readable by others, never overwriting a key.
+    with os.fdopen(os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
         fh.write(
             key.private_bytes(
                 serialization.Encoding.PEM,
@@ -114,7 +117,6 @@ def rotate(keys_dir: Path, issuer: str) -> str:
                 serialization.NoEncryption(),
             )
         )
-    priv.chmod(0o600)
     (folder / f"{kid}.pub.pem").write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -32,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        from services.kernel.identity import _current as _identity
+        from services.kernel.identity import peek_identity
         from services.kernel.tenancy import current_tenant
 
         try:
@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
             tenant = ""
 
         ctx = trace.get_current_span().get_span_context()
-        ident = _identity.get()
+        ident = peek_identity()
         entry: dict[str, Any] = {
             "ts": clock.now().isoformat(timespec="milliseconds"),
             "level": record.levelname,

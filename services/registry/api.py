@@ -185,7 +185,12 @@ class RegistryApi(registry_pb2_grpc.RegistryServicer):
             occurred_on=r.occurred_on, ended_on=r.ended_on, description=r.description,
             source=r.source, reference=r.reference,
         )
-        return record_pb(records[0])
+        return record_pb(records[0][0])
+
+    async def EndComplianceRecord(self, r, context):  # type: ignore[no-untyped-def]
+        return record_pb(await self._run(handlers.end_compliance_record, unit_id=r.unit_id,
+                                         record_id=r.record_id, ended_on=r.ended_on,
+                                         reason=r.reason))
 
     async def ListComplianceRecords(self, r, context):  # type: ignore[no-untyped-def]
         records = await self._run(handlers.list_compliance, unit_id=r.unit_id)

@@ -7,15 +7,18 @@ validity of cultivation targets (培育对象).
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from services.kernel.errors import DomainError, Kind, invalid
+from services.kernel.clock import add_years
+from services.kernel.errors import DomainError, Kind, bounded, invalid
 from services.kernel.tenancy import prefecture_of, reporting_tenant, validate_location
 from services.kernel.uscc import validate_uscc
 
@@ -148,34 +151,27 @@ def new_unit(
     return NewUnit(
         kind=kind,
         uscc=check.code,
-        site=" ".join(site.split()),
+        site=bounded(" ".join(site.split()), "site", 200),
         name=check_name(name),
         location=location,
         city=prefecture_of(location),
         industry=check_industry(kind, industry),
         uscc_checksum_override=not check.checksum_ok,
-        uscc_override_reason=uscc_override_reason.strip() if not check.checksum_ok else "",
+        uscc_override_reason=(bounded(uscc_override_reason, "uscc_override_reason", 500)
+                              if not check.checksum_ok else ""),
         park_level=park_level,
         industrial_value_added_share=industrial_value_added_share,
-        park_boundary=park_boundary.strip(),
+        park_boundary=bounded(park_boundary, "park_boundary", 2000),
     )
 
 
-def years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-def years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
 # --- compliance records and the veto check (SPEC §5) -----------------------------------------
+
+
+def fingerprint(kind: str, occurred_on: date, reference: str, description: str) -> str:
+    """What makes two compliance records the same fact (their end date may come later)."""
+    return hashlib.sha256("\x1f".join((kind, occurred_on.isoformat(), reference, description))
+                          .encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -231,7 +227,7 @@ class VetoOutcome:
 def check_veto(records: list[Record], on: date) -> VetoOutcome:
     """Which of the six conditions apply on ``on``, and the records that trigger each."""
     vr = veto_rules()
-    outcome = VetoOutcome(on=on, window_from=years_before(on, vr.window_years))
+    outcome = VetoOutcome(on=on, window_from=add_years(on, -vr.window_years))
     for record in sorted(records, key=lambda r: (r.occurred_on, r.id)):
         rule = vr.kinds.get(record.kind)
         if rule and record_applies(rule, record, on, outcome.window_from):
@@ -253,8 +249,13 @@ def condition_code(condition: int) -> str:
 
 
 def target_validity(valid_from: date) -> date:
-    """Last day a target designated on ``valid_from`` is valid (3 years, configurable)."""
-    return years_after(valid_from, int(rules()["target_validity_years"]))
+    """Last day a target designated on ``valid_from`` is valid: 3 years (configurable), so a
+    target from 2024-03-01 is valid through 2027-02-28."""
+    return add_years(valid_from, int(rules()["target_validity_years"])) - timedelta(days=1)
+
+
+def highest_level(levels: Iterable[str]) -> str:
+    return max((lv for lv in levels if lv in LEVELS), key=LEVELS.index, default="")
 
 
 def check_level(level: str) -> str:

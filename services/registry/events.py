@@ -14,10 +14,10 @@ from services.registry import handlers
 
 def subscriptions(rt: Runtime) -> list[Subscription]:
     return [
-        # A unit removed from a list may not re-apply for 3 years (SPEC §5 condition 3).
-        Subscription(name="registry-entry-removed", service="listing", event_type="entry.removed",
-                     handler=partial(handlers.on_entry_removed, rt)),
-        # Cultivation-plan progress: which named units became green factories, at which level.
-        Subscription(name="registry-entry-added", service="listing", event_type="entry.added",
-                     handler=partial(handlers.on_entry_added, rt)),
+        # One consumer for entry.added and entry.removed, so they apply in stream order: a
+        # removal bars re-application for 3 years (SPEC §5 condition 3); additions drive
+        # cultivation-plan progress. National lists' events act in the unit's own tenant.
+        Subscription(name="registry-listing-entries", service="listing", event_type="entry.*",
+                     handler=partial(handlers.on_listing_entry, rt),
+                     route=handlers.listing_unit_tenant),
     ]

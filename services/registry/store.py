@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint, func
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
@@ -102,10 +102,9 @@ class PlanEntry(SQLModel, table=True):
 
 class ComplianceRecord(SQLModel, table=True):
     __tablename__ = "compliance_record"
-    # The same fact imported twice is one record.
-    __table_args__ = (
-        UniqueConstraint("unit_id", "kind", "occurred_on", "reference", name="uq_compliance"),
-    )
+    # The same fact sent twice (a retry, a re-import) is one record: the fingerprint hashes what
+    # makes a fact (kind, day, reference, description), not its end date, which may come later.
+    __table_args__ = (UniqueConstraint("unit_id", "fingerprint", name="uq_compliance"),)
     id: str = Field(primary_key=True, max_length=36)
     unit_id: str = Field(max_length=36, index=True)
     kind: str = Field(max_length=40)
@@ -117,13 +116,26 @@ class ComplianceRecord(SQLModel, table=True):
     reference: str = Field(default="", max_length=200)
     recorded_by: str = Field(default="", max_length=100)
     recorded_at: datetime
+    fingerprint: str = Field(max_length=64)
 
 
 # --- queries ------------------------------------------------------------------------------------
 
 
-def get_unit(*, session: Session, unit_id: str) -> Unit | None:
-    return session.get(Unit, unit_id)
+def get_unit(*, session: Session, unit_id: str, for_update: bool = False) -> Unit | None:
+    """``for_update`` locks the row on PostgreSQL (SQLite's write transaction already does)."""
+    return session.get(Unit, unit_id, with_for_update=for_update)
+
+
+def absorbed_into(*, session: Session, unit_id: str) -> list[str]:
+    """Every unit merged into this one, directly or through others."""
+    found: list[str] = []
+    frontier = [unit_id]
+    while frontier:
+        rows = session.exec(select(Unit.id).where(col(Unit.merged_into).in_(frontier))).all()
+        frontier = [r for r in rows if r not in found and r != unit_id]
+        found.extend(frontier)
+    return found
 
 
 def unit_by_uscc_site(*, session: Session, uscc: str, site: str) -> Unit | None:
@@ -185,10 +197,6 @@ def set_park_members(*, session: Session, park_id: str, member_ids: list[str]) -
         session.add(ParkMember(park_id=park_id, member_id=member_id))
 
 
-def parks_of(*, session: Session, member_id: str) -> Sequence[str]:
-    return session.exec(select(ParkMember.park_id).where(ParkMember.member_id == member_id)).all()
-
-
 def suppliers(*, session: Session, unit_id: str) -> Sequence[SupplierLink]:
     return session.exec(
         select(SupplierLink).where(SupplierLink.unit_id == unit_id).order_by(SupplierLink.uscc)
@@ -229,15 +237,13 @@ def plan_for(*, session: Session, owner_id: str, year: int) -> Plan | None:
     return session.exec(select(Plan).where(Plan.owner_id == owner_id, Plan.year == year)).first()
 
 
-def green_levels(*, session: Session, usccs: list[str]) -> dict[str, str]:
-    """The highest list level any registered site of each USCC holds in this tenant."""
-    rank = {"": 0, "municipal": 1, "provincial": 2, "national": 3}
-    out: dict[str, str] = {}
+def green_levels(*, session: Session, usccs: list[str]) -> dict[str, list[str]]:
+    """The list levels the registered sites of each USCC hold in this tenant."""
+    out: dict[str, list[str]] = {}
     for uscc, level in session.exec(
-        select(Unit.uscc, Unit.green_level).where(col(Unit.uscc).in_(usccs))
+        select(Unit.uscc, Unit.green_level).where(col(Unit.uscc).in_(usccs), Unit.green_level != "")
     ):
-        if rank.get(level, 0) > rank.get(out.get(uscc, ""), 0):
-            out[uscc] = level
+        out.setdefault(uscc, []).append(level)
     return out
 
 
@@ -249,19 +255,16 @@ def compliance_records(*, session: Session, unit_ids: list[str]) -> Sequence[Com
     ).all()
 
 
-def find_compliance(
-    *, session: Session, unit_id: str, kind: str, occurred_on: date, reference: str
-) -> ComplianceRecord | None:
+def find_compliance(*, session: Session, unit_id: str, fingerprint: str) -> ComplianceRecord | None:
     return session.exec(
-        select(ComplianceRecord).where(
-            ComplianceRecord.unit_id == unit_id,
-            ComplianceRecord.kind == kind,
-            ComplianceRecord.occurred_on == occurred_on,
-            ComplianceRecord.reference == reference,
-        )
+        select(ComplianceRecord).where(ComplianceRecord.unit_id == unit_id,
+                                       ComplianceRecord.fingerprint == fingerprint)
     ).first()
 
 
-def count_units(*, session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Unit)).one()
+def find_target(*, session: Session, unit_id: str, category: str, valid_from: date) -> Target | None:
+    return session.exec(
+        select(Target).where(Target.unit_id == unit_id, Target.category == category,
+                             Target.valid_from == valid_from)
+    ).first()
 

@@ -21,15 +21,20 @@ def test_moving_the_clock_moves_every_process(own_stack):  # type: ignore[no-unt
     unit = js.post(f"{t}/units", json=factory()).json()["unit"]
     assert unit["created_at"].startswith("2026-03-02T09:00")           # the registry's clock
     target = js.post(f"{t}/targets", json={"unit_id": unit["id"], "category": "factory"}).json()
-    assert (target["valid_from"], target["valid_until"]) == ("2026-03-02", "2029-03-02")
+    assert (target["valid_from"], target["valid_until"]) == ("2026-03-02", "2029-03-01")
 
-    def active() -> set[str]:  # "today" as the registry sees it
-        return {x["unit_id"] for x in js.get(f"{t}/targets").json().get("targets", [])}
+    def active(api) -> set[str]:  # type: ignore[no-untyped-def]  # "today" as the registry sees it
+        r = api.get(f"{t}/targets")
+        assert r.status_code == 200, r.text
+        return {x["unit_id"] for x in r.json().get("targets", [])}
 
-    assert unit["id"] in active()
-    # Three years and a day later: the target has lapsed, and the gateway's login has expired.
-    set_clock(own_stack.clock_file, at=datetime(2029, 3, 3, 9, 0, tzinfo=CST))
+    assert unit["id"] in active(js)
+    # On its last day it is still valid; the day after, it has lapsed — and the gateway's login
+    # and its internal token have expired with the moved clock, not the machine's.
+    set_clock(own_stack.clock_file, at=datetime(2029, 3, 1, 23, 0, tzinfo=CST))
     expired = js.get(f"{t}/targets")
     assert expired.status_code == 401 and expired.json()["error"]["code"] == "auth.token_expired"
     js = login(stack, "jiangsu")
-    assert unit["id"] not in active()
+    assert unit["id"] in active(js)
+    set_clock(own_stack.clock_file, at=datetime(2029, 3, 2, 0, 30, tzinfo=CST))
+    assert unit["id"] not in active(js)

@@ -174,9 +174,11 @@ def test_cultivation_targets_are_valid_three_years(as_user):  # type: ignore[no-
     unit = _register(js)
     r = js.post(f"{T}/targets", json={"unit_id": unit["id"], "category": "factory",
                                       "valid_from": "2024-03-01"})
-    assert r.status_code == 201 and r.json()["valid_until"] == "2027-03-01"
+    assert r.status_code == 201 and r.json()["valid_until"] == "2027-02-28"
     ids = lambda day: {t["unit_id"] for t in js.get(f"{T}/targets", params={"active_on": day}).json().get("targets", [])}  # noqa: E731
-    assert unit["id"] in ids("2027-03-01") and unit["id"] not in ids("2027-03-02")
+    assert unit["id"] in ids("2027-02-28") and unit["id"] not in ids("2027-03-01")
+    wrong_kind = js.post(f"{T}/targets", json={"unit_id": unit["id"], "category": "park"})
+    assert wrong_kind.json()["error"]["code"] == "target.category_mismatch"
     assert as_user("nanjing").post(f"{T}/targets", json={"unit_id": unit["id"],
                                                          "category": "factory"}).status_code == 403
 

@@ -158,7 +158,7 @@ def test_an_event_that_keeps_failing_goes_to_the_dead_letter_stream(stack):  # t
 
     async def listen_then_publish() -> None:
         nc = await nats.connect(stack.nats_url)
-        sub = await nc.subscribe(f"{stack.bus_prefix}-dlq.registry-entry-removed.>")
+        sub = await nc.subscribe(f"{stack.bus_prefix}-dlq.registry-listing-entries.>")
         await nc.flush()
         await asyncio.to_thread(_publish_listing, stack, "entry.removed", ev.EntryRemoved(
             entry_id="E-404", unit_id="no-such-unit", uscc="", decided_on="2026-03-01"))

@@ -214,9 +214,9 @@ def test_name_too_long() -> None:
 @pytest.mark.parametrize(
     ("designated", "last_day"),
     [
-        (date(2025, 1, 1), date(2028, 1, 1)),
-        (date(2025, 6, 15), date(2028, 6, 15)),
-        (date(2024, 2, 29), date(2027, 2, 28)),
+        (date(2025, 1, 1), date(2027, 12, 31)),   # three whole years, not a day more
+        (date(2025, 6, 15), date(2028, 6, 14)),
+        (date(2024, 2, 29), date(2027, 2, 27)),
     ],
 )
 def test_target_validity_is_three_years(designated: date, last_day: date) -> None:

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from services.kernel.clock import add_years
 from services.registry.domain import (
     Record,
     check_veto,
@@ -14,7 +15,6 @@ from services.registry.domain import (
     months_between,
     record_applies,
     veto_rules,
-    years_before,
 )
 
 ON = date(2025, 6, 15)  # the day checked; the 3-year window starts 2022-06-15
@@ -182,7 +182,7 @@ def test_long_stop_that_ended_before_the_window_does_not_veto() -> None:
 
 def test_record_applies_directly() -> None:
     rules = veto_rules().kinds
-    window_from = years_before(ON, 3)
+    window_from = add_years(ON, -3)
     tax = rules["tax_violation"]
     assert record_applies(tax, rec("tax_violation", window_from), ON, window_from)
     assert not record_applies(tax, rec("tax_violation", date(2020, 1, 1)), ON, window_from)
@@ -210,10 +210,10 @@ def test_several_conditions_sorted_with_their_records_in_date_order() -> None:
 # --- 29 February -----------------------------------------------------------------------------
 
 
-def test_years_before() -> None:
-    assert years_before(date(2025, 6, 15), 3) == date(2022, 6, 15)
-    assert years_before(date(2024, 2, 29), 3) == date(2021, 2, 28)
-    assert years_before(date(2024, 2, 29), 4) == date(2020, 2, 29)
+def test_add_years_backwards() -> None:
+    assert add_years(date(2025, 6, 15), -3) == date(2022, 6, 15)
+    assert add_years(date(2024, 2, 29), -3) == date(2021, 2, 28)
+    assert add_years(date(2024, 2, 29), -4) == date(2020, 2, 29)
 
 
 def test_window_checked_on_29_february() -> None:
@@ -231,7 +231,7 @@ def test_accident_on_29_february_bars_until_28_february_three_years_on() -> None
 
 def test_stop_from_29_february_reaches_12_months_at_the_end_of_february() -> None:
     """A period counted in months that starts on a day the last month lacks ends on that month's
-    last day (Civil Code art. 202), the same convention ``years_before`` uses for 29 February.
+    last day (Civil Code art. 202), the same convention ``add_years`` uses for 29 February.
     """
     assert months_between(date(2024, 2, 29), date(2025, 2, 28)) == 12
     stop = rec("production_stopped", date(2024, 2, 29))

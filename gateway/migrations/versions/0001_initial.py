@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('machine', sa.Boolean(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('token_version', sa.Integer(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -75,6 +76,7 @@ def upgrade() -> None:
     sa.Column('tenant', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
+    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
     sa.Column('industry', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('registered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -82,6 +84,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('view_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_view_unit_city'), ['city'], unique=False)
+        batch_op.create_index(batch_op.f('ix_view_unit_location'), ['location'], unique=False)
         batch_op.create_index(batch_op.f('ix_view_unit_tenant'), ['tenant'], unique=False)
 
 
@@ -90,6 +93,7 @@ def downgrade() -> None:
     with op.batch_alter_table('view_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_view_unit_tenant'))
         batch_op.drop_index(batch_op.f('ix_view_unit_city'))
+        batch_op.drop_index(batch_op.f('ix_view_unit_location'))
 
     op.drop_table('view_unit')
     op.drop_table('audit_entry')

@@ -231,6 +231,34 @@ class UnitsMerged(_message.Message):
 Global___UnitsMerged: _TypeAlias = UnitsMerged  # noqa: Y015
 
 @_typing.final
+class ComplianceEnded(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ENDED_ON_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    unit_id: _builtins.str
+    kind: _builtins.str
+    ended_on: _builtins.str
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        ended_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_on", b"ended_on", "kind", b"kind", "record_id", b"record_id", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplianceEnded: _TypeAlias = ComplianceEnded  # noqa: Y015
+
+@_typing.final
 class ComplianceRecorded(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -390,6 +418,7 @@ class EntryAdded(_message.Message):
     LEVEL_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_TENANT_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
     unit_id: _builtins.str
     uscc: _builtins.str
@@ -399,6 +428,8 @@ class EntryAdded(_message.Message):
     category: _builtins.str
     """factory | park | supply_chain"""
     year: _builtins.int
+    unit_tenant: _builtins.str
+    """the unit's own tenant; a national list's events come from 000000"""
     def __init__(
         self,
         *,
@@ -409,10 +440,11 @@ class EntryAdded(_message.Message):
         level: _builtins.str = ...,
         category: _builtins.str = ...,
         year: _builtins.int = ...,
+        unit_tenant: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "entry_id", b"entry_id", "level", b"level", "list_id", b"list_id", "unit_id", b"unit_id", "uscc", b"uscc", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "entry_id", b"entry_id", "level", b"level", "list_id", b"list_id", "unit_id", b"unit_id", "unit_tenant", b"unit_tenant", "uscc", b"uscc", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -430,6 +462,7 @@ class EntryRemoved(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     DECIDED_ON_FIELD_NUMBER: _builtins.int
+    UNIT_TENANT_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
     unit_id: _builtins.str
     uscc: _builtins.str
@@ -438,6 +471,8 @@ class EntryRemoved(_message.Message):
     category: _builtins.str
     reason: _builtins.str
     decided_on: _builtins.str
+    unit_tenant: _builtins.str
+    """the unit's own tenant; a national list's events come from 000000"""
     def __init__(
         self,
         *,
@@ -449,10 +484,11 @@ class EntryRemoved(_message.Message):
         category: _builtins.str = ...,
         reason: _builtins.str = ...,
         decided_on: _builtins.str = ...,
+        unit_tenant: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "decided_on", b"decided_on", "entry_id", b"entry_id", "level", b"level", "list_id", b"list_id", "reason", b"reason", "unit_id", b"unit_id", "uscc", b"uscc"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "decided_on", b"decided_on", "entry_id", b"entry_id", "level", b"level", "list_id", b"list_id", "reason", b"reason", "unit_id", b"unit_id", "unit_tenant", b"unit_tenant", "uscc", b"uscc"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

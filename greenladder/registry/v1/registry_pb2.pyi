@@ -871,6 +871,37 @@ class AddComplianceRecordRequest(_message.Message):
 Global___AddComplianceRecordRequest: _TypeAlias = AddComplianceRecordRequest  # noqa: Y015
 
 @_typing.final
+class EndComplianceRecordRequest(_message.Message):
+    """A state that ended: left the abnormal-operations list, rectified, production resumed …"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    ENDED_ON_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    record_id: _builtins.str
+    ended_on: _builtins.str
+    """YYYY-MM-DD"""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        ended_on: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_on", b"ended_on", "reason", b"reason", "record_id", b"record_id", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EndComplianceRecordRequest: _TypeAlias = EndComplianceRecordRequest  # noqa: Y015
+
+@_typing.final
 class ComplianceRecord(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

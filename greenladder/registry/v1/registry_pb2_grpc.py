@@ -128,6 +128,11 @@ class RegistryStub:
                 request_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.AddComplianceRecordRequest.SerializeToString,
                 response_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.FromString,
                 _registered_method=True)
+        self.EndComplianceRecord = channel.unary_unary(
+                '/greenladder.registry.v1.Registry/EndComplianceRecord',
+                request_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.EndComplianceRecordRequest.SerializeToString,
+                response_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.FromString,
+                _registered_method=True)
         self.ListComplianceRecords = channel.unary_unary(
                 '/greenladder.registry.v1.Registry/ListComplianceRecords',
                 request_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.GetUnitRequest.SerializeToString,
@@ -259,6 +264,12 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EndComplianceRecord(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListComplianceRecords(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -368,6 +379,11 @@ def add_RegistryServicer_to_server(servicer, server):
             'AddComplianceRecord': grpc.unary_unary_rpc_method_handler(
                     servicer.AddComplianceRecord,
                     request_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.AddComplianceRecordRequest.FromString,
+                    response_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.SerializeToString,
+            ),
+            'EndComplianceRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndComplianceRecord,
+                    request_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.EndComplianceRecordRequest.FromString,
                     response_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.SerializeToString,
             ),
             'ListComplianceRecords': grpc.unary_unary_rpc_method_handler(
@@ -874,6 +890,33 @@ class Registry:
             target,
             '/greenladder.registry.v1.Registry/AddComplianceRecord',
             greenladder_dot_registry_dot_v1_dot_registry__pb2.AddComplianceRecordRequest.SerializeToString,
+            greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndComplianceRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenladder.registry.v1.Registry/EndComplianceRecord',
+            greenladder_dot_registry_dot_v1_dot_registry__pb2.EndComplianceRecordRequest.SerializeToString,
             greenladder_dot_registry_dot_v1_dot_registry__pb2.ComplianceRecord.FromString,
             options,
             channel_credentials,

@@ -55,6 +55,7 @@ class RegistryStub:
     GetPlan: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetPlanRequest, _registry_pb2.Plan]
     ListPlans: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListPlansResponse]
     AddComplianceRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.AddComplianceRecordRequest, _registry_pb2.ComplianceRecord]
+    EndComplianceRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.EndComplianceRecordRequest, _registry_pb2.ComplianceRecord]
     ListComplianceRecords: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListComplianceRecordsResponse]
     ImportComplianceRecords: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ImportRequest, _common_pb2.ImportResult]
     CheckVeto: _grpc.UnaryUnaryMultiCallable[_registry_pb2.CheckVetoRequest, _registry_pb2.VetoResult]
@@ -85,6 +86,7 @@ class RegistryAsyncStub(RegistryStub):
     GetPlan: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetPlanRequest, _registry_pb2.Plan]  # type: ignore[assignment]
     ListPlans: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListPlansResponse]  # type: ignore[assignment]
     AddComplianceRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.AddComplianceRecordRequest, _registry_pb2.ComplianceRecord]  # type: ignore[assignment]
+    EndComplianceRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.EndComplianceRecordRequest, _registry_pb2.ComplianceRecord]  # type: ignore[assignment]
     ListComplianceRecords: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListComplianceRecordsResponse]  # type: ignore[assignment]
     ImportComplianceRecords: _aio.UnaryUnaryMultiCallable[_registry_pb2.ImportRequest, _common_pb2.ImportResult]  # type: ignore[assignment]
     CheckVeto: _aio.UnaryUnaryMultiCallable[_registry_pb2.CheckVetoRequest, _registry_pb2.VetoResult]  # type: ignore[assignment]
@@ -218,6 +220,13 @@ class RegistryServicer(metaclass=_abc_1.ABCMeta):
     def AddComplianceRecord(
         self,
         request: _registry_pb2.AddComplianceRecordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ComplianceRecord, _abc.Awaitable[_registry_pb2.ComplianceRecord]]: ...
+
+    @_abc_1.abstractmethod
+    def EndComplianceRecord(
+        self,
+        request: _registry_pb2.EndComplianceRecordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ComplianceRecord, _abc.Awaitable[_registry_pb2.ComplianceRecord]]: ...
 

@@ -32,8 +32,9 @@ def upgrade() -> None:
     sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('recorded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('unit_id', 'kind', 'occurred_on', 'reference', name='uq_compliance')
+    sa.UniqueConstraint('unit_id', 'fingerprint', name='uq_compliance')
     )
     with op.batch_alter_table('compliance_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_compliance_record_unit_id'), ['unit_id'], unique=False)

@@ -1,4 +1,4 @@
-"""Bulk files → rows (services/kernel/tables.py)."""
+"""Bulk files → rows (services/kernel/bulk.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from services.kernel.errors import DomainError, Kind
-from services.kernel.tables import parse
+from services.kernel.bulk import parse
 
 REQUIRED = {"uscc", "name"}
 OPTIONAL = {"level"}

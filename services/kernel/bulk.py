@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import date, datetime, time
 
 from collections.abc import Callable
 
@@ -47,6 +48,10 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):  # a date typed into Excel
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # 3311.0 typed into Excel is the code 3311
     return str(value).strip()
@@ -58,6 +63,7 @@ def parse(
     *,
     required: set[str],
     optional: set[str] = frozenset(),  # type: ignore[assignment]
+    aliases: dict[str, str] | None = None,
     max_rows: int = 20000,
 ) -> list[dict[str, str] | DomainError]:
     """Rows as dicts keyed by the header. Blank lines are skipped; row numbers stay as in the file."""
@@ -73,7 +79,9 @@ def parse(
         raise invalid("import.empty")
     while not any(str(v).strip() for v in rows[0]):
         rows = rows[1:]  # leading blank lines before the header
-    header = [h.strip().lower() for h in rows[0]]
+    # Chinese headers as the source systems write them (统一社会信用代码 …) map to our names.
+    names = aliases or {}
+    header = [names.get(h.strip(), h.strip().lower()) for h in rows[0]]
     missing = required - set(header)
     if missing:
         raise invalid("import.columns_missing", columns=", ".join(sorted(missing)))
