@@ -44,7 +44,9 @@ _DUMMY_HASH = _hasher.hash("timing-equaliser")
 # Each argon2 run takes ~64 MiB: a flood of logins must queue, not exhaust memory.
 _HASHING = threading.BoundedSemaphore(4)
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,80}")
-LOGIN_FAILURES = 10
+# Failed logins allowed per window: per username, and per client address (a province's offices
+# may share one address, so that bound is wider).
+LOGIN_FAILURES = {"user": 10, "client": 100}
 LOGIN_WINDOW = 15 * 60
 
 
@@ -116,7 +118,7 @@ class Auth:
             failures = self._failures[key]
             while failures and failures[0] < horizon:
                 failures.popleft()
-            if len(failures) >= LOGIN_FAILURES:
+            if len(failures) >= LOGIN_FAILURES[key.split(":", 1)[0]]:
                 raise DomainError("auth.too_many_attempts", Kind.RATE_LIMITED,
                                   minutes=LOGIN_WINDOW // 60)
 

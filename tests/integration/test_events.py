@@ -95,9 +95,10 @@ def test_one_trace_from_http_through_grpc_and_nats_to_the_consumer(stack):  # ty
     assert unit_id  # the same request
 
 
-def _publish_listing(stack, event_type: str, body, copies: int = 1) -> None:  # type: ignore[no-untyped-def]
+def _publish_listing(stack, event_type: str, body, copies: int = 1,  # type: ignore[no-untyped-def]
+                     tenant: str = "320000") -> None:
     """Publish a listing event as the listing service would (it does not exist yet)."""
-    env = ev.Envelope(event_id=str(uuid.uuid4()), tenant="320000", service="listing",
+    env = ev.Envelope(event_id=str(uuid.uuid4()), tenant=tenant, service="listing",
                       type=event_type, seq=1)
     env.occurred_at.GetCurrentTime()
     env.body.Pack(body)
@@ -107,7 +108,7 @@ def _publish_listing(stack, event_type: str, body, copies: int = 1) -> None:  # 
         js = nc.jetstream()
         await ensure_stream(js, stack.bus_prefix, "listing")
         for _ in range(copies):  # copies of one event: a duplicate delivery must apply once
-            await js.publish(f"{stack.bus_prefix}.320000.listing.{event_type}",
+            await js.publish(f"{stack.bus_prefix}.{tenant}.listing.{event_type}",
                              env.SerializeToString(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
         await nc.close()
 
@@ -150,6 +151,22 @@ def test_entry_added_shows_as_cultivation_plan_progress(stack):  # type: ignore[
         level="provincial", category="factory", year=2026))
     progress = wait_for(lambda: (p := province.get(f"{t}/plans/{plan['id']}").json())["became_green"] and p)
     assert progress["by_level"] == {"provincial": 1}
+
+
+def test_a_national_list_removal_bars_the_unit_in_its_own_tenant(stack):  # type: ignore[no-untyped-def]
+    """National lists live in 000000; the removal is recorded where the unit is (a declared
+    crossing), and an undeclared one is refused."""
+    province = login(stack, "jiangsu")
+    unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
+    _publish_listing(stack, "entry.removed", ev.EntryRemoved(
+        entry_id="N-7", unit_id=unit["id"], uscc=unit["uscc"], level="national",
+        category="factory", reason="重大环境事件", decided_on="2026-04-01", unit_tenant="320000"),
+        tenant="000000")
+    path = f"/api/v1/tenants/320000/units/{unit['id']}/compliance"
+    records = wait_for(lambda: province.get(path).json()["records"])
+    assert records[0]["kind"] == "list_removal" and records[0]["reference"] == "N-7"
+    crossed = [line for line in log_lines(stack, "registry") if line.get("msg") == "cross-tenant effect"]
+    assert any(line["crossing"] == "removal_reaches_every_list" for line in crossed)
 
 
 def test_an_event_that_keeps_failing_goes_to_the_dead_letter_stream(stack):  # type: ignore[no-untyped-def]
