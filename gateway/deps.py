@@ -39,7 +39,6 @@ async def get_identity(request: Request) -> Identity:
         ident = auth.cached(key) or await asyncio.to_thread(auth.from_api_key, key)
     else:
         ident = ANONYMOUS
-    request.state.identity = ident
     return ident
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -408,10 +408,3 @@ class Consumer:
             sub.handler(session, env)
             session.add(Inbox(consumer=sub.name, event_id=env.event_id, processed_at=clock.now()))
             return True
-
-
-def iter_unpacked(env: events_pb2.Envelope, message_type: type[Message]) -> Iterator[Message]:
-    """The envelope's body as ``message_type`` (nothing when it is another type)."""
-    body = message_type()
-    if env.body.Unpack(body):
-        yield body
