@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.kernel import clock, signing
-from services.kernel.clock import CST
 from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import (
     Grant,
@@ -26,7 +25,7 @@ from services.kernel.identity import (
 
 USCC_A = "91320102MA1ABCDE0X"
 USCC_B = "91320102MA1ABCDE1Y"
-T0 = datetime(2025, 10, 11, 9, 0, tzinfo=CST)
+from tests.unit.conftest import T0
 
 
 def who(*grants: Grant) -> Identity:
@@ -157,14 +156,6 @@ def test_visible_scope_is_the_widest_of_a_county_and_its_city() -> None:
 
 
 # --- internal token --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "clock.json"
-    monkeypatch.setenv("GL_CLOCK_FILE", str(path))
-    clock.set_clock(path, at=T0)
-    return path
 
 
 @pytest.fixture

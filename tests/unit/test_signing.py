@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import shutil
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +12,8 @@ import jwt
 import pytest
 
 from services.kernel import clock, signing
-from services.kernel.clock import CST
 
-T0 = datetime(2025, 10, 11, 9, 0, tzinfo=CST)
-
-
-@pytest.fixture
-def clock_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "clock.json"
-    monkeypatch.setenv("GL_CLOCK_FILE", str(path))
-    clock.set_clock(path, at=T0)
-    return path
+from tests.unit.conftest import T0
 
 
 @pytest.fixture
