@@ -14,7 +14,7 @@ from opentelemetry import propagate, trace
 from gateway import errors, seed, views
 from gateway.auth import Auth
 from gateway.errors import error_response
-from gateway.routes import accounts, public, registry
+from gateway.routes import accounts, evaluation, public, registry
 from services.kernel import bus, signing, telemetry
 from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auth = Auth(db=db, ring=ring, session_hours=settings.session_hours,
                               internal_seconds=settings.internal_token_seconds)
         app.state.registry = ServiceClient("registry", settings.service_addr("registry"), settings)
+        app.state.evaluation = ServiceClient("evaluation", settings.service_addr("evaluation"),
+                                             settings)
         await asyncio.to_thread(seed.ensure_operator, app.state.auth, settings)
         if settings.seed_demo:
             await asyncio.to_thread(seed.demo_accounts, app.state.auth, settings)
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(task, return_exceptions=True)
             await nc.close()
             await app.state.registry.close()
+            await app.state.evaluation.close()
             db.dispose()
 
     app = FastAPI(
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(accounts.router)
     app.include_router(registry.router)
+    app.include_router(evaluation.router)
     app.include_router(views.router)
     app.add_middleware(Middleware, max_body=settings.max_body_bytes)
     return app

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     http_port: int = 8800
     max_body_bytes: int = 5 * 1024 * 1024
     registry_addr: str = ""
+    evaluation_addr: str = ""
     session_hours: int = 12
     seed_demo: bool = False
 

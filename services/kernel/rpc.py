@@ -44,8 +44,17 @@ MAX_MESSAGE = 16 * 1024 * 1024
 _lang: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default="zh")
 
 
+_token: contextvars.ContextVar[str] = contextvars.ContextVar("token", default="")
+
+
 def current_language() -> str:
     return _lang.get()
+
+
+def current_token() -> str:
+    """The internal token of the call being served: a service asking another service on the
+    caller's behalf forwards it, so the other service judges the same caller."""
+    return _token.get()
 
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -121,6 +130,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
         async def around(inner: Behavior, request: Any, context: grpc.aio.ServicerContext) -> Any:
             _lang.set(lang)
+            _token.set(md.get(TOKEN, ""))
             token_ctx = None
             try:
                 if not md.get(TOKEN):
@@ -255,6 +265,12 @@ class ServiceClient:
         if stub is None:
             stub = self._stubs[stub_class] = stub_class(self.channel)
         return stub
+
+    async def on_behalf(self, method: Any, request: Any, *, tenant: str,
+                        timeout: float | None = None) -> Any:
+        """Call another service for the caller being served, with its token and language."""
+        return await self.call(method, request, token=current_token(), tenant=tenant,
+                               lang=current_language(), timeout=timeout)
 
     async def call(
         self, method: Any, request: Any, *, token: str, tenant: str, lang: str = "zh",

@@ -406,6 +406,90 @@ class PlanPublished(_message.Message):
 Global___PlanPublished: _TypeAlias = PlanPublished  # noqa: Y015
 
 @_typing.final
+class EvaluationSubmitted(_message.Message):
+    """--- evaluation -------------------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    SCHEME_ID_FIELD_NUMBER: _builtins.int
+    SCHEME_VERSION_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    REPORT_HASH_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    unit_id: _builtins.str
+    scheme_id: _builtins.str
+    scheme_version: _builtins.int
+    path: _builtins.str
+    report_hash: _builtins.str
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        scheme_id: _builtins.str = ...,
+        scheme_version: _builtins.int = ...,
+        path: _builtins.str = ...,
+        report_hash: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation_id", b"evaluation_id", "path", b"path", "report_hash", b"report_hash", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvaluationSubmitted: _TypeAlias = EvaluationSubmitted  # noqa: Y015
+
+@_typing.final
+class EvaluationScored(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    SCHEME_ID_FIELD_NUMBER: _builtins.int
+    SCHEME_VERSION_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    PASSED_FIELD_NUMBER: _builtins.int
+    VETOED_FIELD_NUMBER: _builtins.int
+    CLAIMED_TOTAL_FIELD_NUMBER: _builtins.int
+    DEVIATION_FIELD_NUMBER: _builtins.int
+    INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    unit_id: _builtins.str
+    scheme_id: _builtins.str
+    scheme_version: _builtins.int
+    total: _builtins.str
+    passed: _builtins.bool
+    vetoed: _builtins.bool
+    claimed_total: _builtins.str
+    """an institution's own score, when it gave one"""
+    deviation: _builtins.str
+    """claimed − platform"""
+    institution_uscc: _builtins.str
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        scheme_id: _builtins.str = ...,
+        scheme_version: _builtins.int = ...,
+        total: _builtins.str = ...,
+        passed: _builtins.bool = ...,
+        vetoed: _builtins.bool = ...,
+        claimed_total: _builtins.str = ...,
+        deviation: _builtins.str = ...,
+        institution_uscc: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["claimed_total", b"claimed_total", "deviation", b"deviation", "evaluation_id", b"evaluation_id", "institution_uscc", b"institution_uscc", "passed", b"passed", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "total", b"total", "unit_id", b"unit_id", "vetoed", b"vetoed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvaluationScored: _TypeAlias = EvaluationScored  # noqa: Y015
+
+@_typing.final
 class EntryAdded(_message.Message):
     """--- listing (owned by the listing service; the registry listens) ---------------------------------"""
 

@@ -1,0 +1,133 @@
+"""Evaluation routes (SPEC §4) under ``/api/v1/tenants/{tenant}/``: schemes, self-evaluations,
+values, evidence, scoring and reports. The evaluation service holds the rules."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from gateway.deps import TenantDep
+from gateway.routes.registry import as_json
+from greenladder.evaluation.v1 import evaluation_pb2 as pb
+from greenladder.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"])
+
+
+async def rpc(call: TenantDep, name: str, request):  # type: ignore[no-untyped-def]
+    client = call.clients.evaluation
+    return await call(client, getattr(client.stub(EvaluationStub), name), request)
+
+
+def evaluation_json(view: pb.EvaluationView) -> dict:
+    """The view with its JSON fields as JSON, not strings inside JSON."""
+    out = as_json(view)
+    for key in ("values_json", "basic_json", "result_json"):
+        out[key.removesuffix("_json")] = json.loads(out.pop(key) or "null")
+    return out
+
+
+class EvaluationIn(BaseModel):
+    unit_id: str
+    scheme_id: str
+    scheme_version: int = Field(0, ge=0, description="0: the latest version")
+    request_id: str = Field("", max_length=80,
+                            description="idempotency key; one is made when empty")
+    assisted_by: str = Field("", max_length=40,
+                             description="USCC of an institution that helped prepare it")
+
+
+class ValueIn(BaseModel):
+    indicator_id: str
+    amount: str = Field("", description="quantitative: a decimal number as text")
+    unit: str = ""
+    option: str = Field("", description="qualitative: a rubric option id")
+    met: bool | None = Field(None, description="required / optional items")
+    yearly: list[str] = Field(default_factory=list, max_length=10, description="parks: oldest first")
+
+
+class ValuesIn(BaseModel):
+    values: list[ValueIn] = Field(default_factory=list, max_length=500)
+    basic: dict[str, bool] = Field(default_factory=dict, description="basic requirement id → met")
+
+
+class SubmitIn(BaseModel):
+    highlights: str = Field("", max_length=100, description="亮点, at most 100 characters")
+    preparer: str = Field("", max_length=100)
+    reviewer: str = Field("", max_length=100)
+    pledge: bool = Field(description="the integrity pledge (诚信承诺)")
+    claimed_total: str = ""
+
+
+@router.get("/schemes", summary="Evaluation schemes and their versions (with definitions)")
+async def list_schemes(call: TenantDep) -> list[dict]:
+    schemes = (await rpc(call, "ListSchemes", pb.ListSchemesRequest())).schemes
+    return [{**as_json(s), "definition": json.loads(s.definition_json)} for s in schemes]
+
+
+@router.post("/evaluations", status_code=201, summary="Start a self-evaluation of a unit")
+async def create(body: EvaluationIn, call: TenantDep) -> dict:
+    request = pb.CreateEvaluationRequest(**body.model_dump())
+    request.request_id = request.request_id or str(uuid.uuid4())
+    return evaluation_json(await rpc(call, "CreateEvaluation", request))
+
+
+@router.get("/evaluations", summary="A unit's evaluations")
+async def list_evaluations(call: TenantDep, unit_id: str = Query(...)) -> list[dict]:
+    result = await rpc(call, "ListEvaluations", pb.ListEvaluationsRequest(unit_id=unit_id))
+    return [evaluation_json(e) for e in result.evaluations]
+
+
+@router.get("/evaluations/{evaluation_id}", summary="One evaluation")
+async def get(evaluation_id: str, call: TenantDep) -> dict:
+    return evaluation_json(await rpc(call, "GetEvaluation",
+                                     pb.GetEvaluationRequest(evaluation_id=evaluation_id)))
+
+
+@router.patch("/evaluations/{evaluation_id}/values", summary="Set indicator values (draft only)")
+async def set_values(evaluation_id: str, body: ValuesIn, call: TenantDep) -> dict:
+    request = pb.SetValuesRequest(
+        evaluation_id=evaluation_id,
+        basic=[pb.BasicValue(requirement_id=k, met=v) for k, v in body.basic.items()])
+    for v in body.values:
+        value = pb.IndicatorValue(indicator_id=v.indicator_id, amount=v.amount, unit=v.unit,
+                                  option=v.option, yearly=v.yearly)
+        if v.met is not None:
+            value.met = v.met
+        request.values.append(value)
+    return evaluation_json(await rpc(call, "SetValues", request))
+
+
+@router.post("/evaluations/{evaluation_id}/evidence", status_code=201,
+             summary="Upload an evidence file for an indicator (stored by its sha256)")
+async def add_evidence(evaluation_id: str, call: TenantDep, indicator_id: str = Form(...),
+                       file: UploadFile = File(...)) -> dict:
+    return as_json(await rpc(call, "AddEvidence", pb.AddEvidenceRequest(
+        evaluation_id=evaluation_id, indicator_id=indicator_id, filename=file.filename or "",
+        content_type=file.content_type or "", content=await file.read())))
+
+
+@router.get("/evaluations/{evaluation_id}/score",
+            summary="The score as the data stand now, every point explained")
+async def preview(evaluation_id: str, call: TenantDep) -> dict:
+    return evaluation_json(await rpc(call, "PreviewScore",
+                                     pb.GetEvaluationRequest(evaluation_id=evaluation_id)))
+
+
+@router.post("/evaluations/{evaluation_id}/submit",
+             summary="Submit: veto check, automated score, frozen report")
+async def submit(evaluation_id: str, body: SubmitIn, call: TenantDep) -> dict:
+    return evaluation_json(await rpc(call, "SubmitEvaluation", pb.SubmitEvaluationRequest(
+        evaluation_id=evaluation_id, **body.model_dump())))
+
+
+@router.get("/evaluations/{evaluation_id}/report", summary="The report as JSON, HTML or PDF")
+async def get_report(evaluation_id: str, call: TenantDep,
+                     format: str = Query("json", pattern="^(json|html|pdf)$")) -> Response:
+    report = await rpc(call, "GetReport", pb.GetReportRequest(evaluation_id=evaluation_id,
+                                                              format=format))
+    return Response(content=report.content, media_type=report.content_type,
+                    headers={"X-Content-Hash": report.content_hash})

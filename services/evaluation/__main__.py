@@ -1,0 +1,22 @@
+"""`python -m services.evaluation`: the evaluation service (SPEC §4)."""
+
+from pathlib import Path
+
+import grpc
+
+from greenladder.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
+from services.evaluation.api import EvaluationApi
+from services.kernel.rpc import ServiceClient
+from services.kernel.service import Runtime, ServiceSpec, main
+
+
+def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
+    registry = ServiceClient("registry", runtime.settings.service_addr("registry"), runtime.settings)
+    evaluation_pb2_grpc.add_EvaluationServicer_to_server(EvaluationApi(runtime, registry), server)
+    return [evaluation_pb2.DESCRIPTOR.services_by_name["Evaluation"].full_name]
+
+
+SPEC = ServiceSpec(name="evaluation", root=Path(__file__).parent, register=register)
+
+if __name__ == "__main__":
+    main(SPEC)

@@ -1,0 +1,126 @@
+"""The evaluation service's gRPC servicer: proto ⇄ handlers, and the registry asked on the
+caller's behalf (the unit, the veto check)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from greenladder.evaluation.v1 import evaluation_pb2 as pb
+from greenladder.evaluation.v1 import evaluation_pb2_grpc
+from greenladder.registry.v1 import registry_pb2
+from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
+from services.evaluation import handlers
+from services.evaluation.schemes import schemes
+from services.evaluation.store import Evaluation
+from services.kernel.clock import iso
+from services.kernel.identity import current_identity
+from services.kernel.rpc import ServiceClient
+from services.kernel.service import Runtime
+from services.kernel.tenancy import current_tenant
+
+
+def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationView:
+    return pb.EvaluationView(
+        id=e.id, unit_id=e.unit_id, scheme_id=e.scheme_id, scheme_version=e.scheme_version,
+        path=e.path, status=e.status, values_json=e.values_json, basic_json=e.basic_json,
+        evidence=[pb.Evidence(sha256=link.sha256, size=blob.size, content_type=blob.content_type,
+                              filename=link.filename, indicator_id=link.indicator_id)
+                  for link, blob in evidence],
+        result_json=result_json or e.result_json, total=e.total, passed=e.passed,
+        vetoed=e.vetoed, report_hash=e.report_hash, created_at=iso(e.created_at),
+        submitted_at=iso(e.submitted_at) if e.submitted_at else "", assisted_by=e.assisted_by,
+    )
+
+
+class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
+    def __init__(self, runtime: Runtime, registry: ServiceClient) -> None:
+        self.rt = runtime
+        self.registry = registry
+
+    async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return await asyncio.to_thread(
+            fn, self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs
+        )
+
+    async def _view(self, evaluation: Evaluation, result_json: str = "") -> pb.EvaluationView:
+        links = await asyncio.to_thread(handlers.evidence, self.rt, tenant=current_tenant(),
+                                        evaluation_id=evaluation.id)
+        return view(evaluation, links, result_json)
+
+    async def _unit(self, unit_id: str) -> dict:
+        """The unit as the registry shows it to this caller (refusals pass through)."""
+        unit = await self.registry.on_behalf(self.registry.stub(RegistryStub).GetUnit,
+                                             registry_pb2.GetUnitRequest(unit_id=unit_id),
+                                             tenant=current_tenant())
+        return {k: getattr(unit, k) for k in ("id", "uscc", "site", "name", "kind", "location",
+                                               "city", "industry")}
+
+    async def ListSchemes(self, r, context):  # type: ignore[no-untyped-def]
+        return pb.ListSchemesResponse(schemes=[
+            pb.SchemeSummary(id=s.id, version=s.version, title_zh=s.title_zh, title_en=s.title_en,
+                             category=s.category, effective_from=s.effective_from.isoformat(),
+                             total=str(s.total), pass_mark=str(s.pass_mark.for_level(None)),
+                             definition_json=s.model_dump_json())
+            for _, s in sorted(schemes().items())
+        ])
+
+    async def CreateEvaluation(self, r, context):  # type: ignore[no-untyped-def]
+        unit = await self._unit(r.unit_id)
+        evaluation = await self._run(handlers.create, unit=unit, scheme_id=r.scheme_id,
+                                     scheme_version=r.scheme_version, request_id=r.request_id,
+                                     assisted_by=r.assisted_by)
+        return await self._view(evaluation)
+
+    async def GetEvaluation(self, r, context):  # type: ignore[no-untyped-def]
+        return await self._view(await self._run(handlers.get, evaluation_id=r.evaluation_id))
+
+    async def ListEvaluations(self, r, context):  # type: ignore[no-untyped-def]
+        unit = await self._unit(r.unit_id)
+        evaluations = await self._run(handlers.of_unit, unit=unit)
+        return pb.ListEvaluationsResponse(evaluations=[await self._view(e) for e in evaluations])
+
+    async def SetValues(self, r, context):  # type: ignore[no-untyped-def]
+        values = {
+            v.indicator_id: handlers.parse_value(
+                v.indicator_id, amount=v.amount, unit=v.unit, option=v.option,
+                met=v.met if v.HasField("met") else None, yearly=list(v.yearly))
+            for v in r.values
+        }
+        evaluation = await self._run(handlers.set_values, evaluation_id=r.evaluation_id,
+                                     values=values, basic={b.requirement_id: b.met for b in r.basic})
+        return await self._view(evaluation)
+
+    async def AddEvidence(self, r, context):  # type: ignore[no-untyped-def]
+        link = await self._run(handlers.add_evidence, evaluation_id=r.evaluation_id,
+                               indicator_id=r.indicator_id, filename=r.filename,
+                               content_type=r.content_type, content=r.content)
+        return pb.Evidence(sha256=link.sha256, size=len(r.content), content_type=r.content_type,
+                           filename=link.filename, indicator_id=link.indicator_id)
+
+    async def PreviewScore(self, r, context):  # type: ignore[no-untyped-def]
+        evaluation, result = await self._run(handlers.preview, evaluation_id=r.evaluation_id)
+        return await self._view(evaluation,
+                                json.dumps(handlers.result_dict(result), ensure_ascii=False))
+
+    async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
+        current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
+        veto = await self.registry.on_behalf(
+            self.registry.stub(RegistryStub).CheckVeto,
+            registry_pb2.CheckVetoRequest(unit_id=current.unit_id), tenant=current_tenant())
+        evaluation = await self._run(
+            handlers.submit, evaluation_id=r.evaluation_id,
+            veto=MessageToDict(veto, preserving_proto_field_name=True,
+                               always_print_fields_with_no_presence=True),
+            highlights=r.highlights, preparer=r.preparer, reviewer=r.reviewer, pledge=r.pledge,
+            claimed_total=r.claimed_total)
+        return await self._view(evaluation)
+
+    async def GetReport(self, r, context):  # type: ignore[no-untyped-def]
+        body, kind, digest = await self._run(handlers.report_of, evaluation_id=r.evaluation_id,
+                                             fmt=r.format or "json")
+        return pb.Report(content=body, content_type=kind, content_hash=digest)

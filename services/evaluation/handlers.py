@@ -1,0 +1,301 @@
+"""Evaluation use cases: authorise, validate, store, record the event — one transaction each.
+
+A self-evaluation (自评价) is the unit's enterprise's; officials of the unit's city and province
+and the ministry read it. An evaluation is pinned to the scheme version it was created under and
+is frozen once submitted. Facts from the registry (the unit, the veto check) arrive as arguments:
+the gRPC layer asks the registry for them on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy.exc import IntegrityError
+
+from greenladder.events.v1 import events_pb2 as ev
+from services.evaluation import report, scoring, store
+from services.evaluation.schemes import Scheme, get_scheme
+from services.evaluation.store import Evaluation, EvidenceBlob, EvidenceLink
+from services.kernel import clock
+from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
+from services.kernel.identity import Identity, authorize
+from services.kernel.service import Runtime
+
+READ = ("enterprise", "city", "province", "ministry")
+OWN = ("enterprise",)
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    return yaml.safe_load((Path(__file__).parent / "data" / "evaluation.yaml").read_text("utf-8"))
+
+
+def _load(s, ident: Identity, tenant: str, evaluation_id: str, roles: tuple[str, ...], *,  # type: ignore[no-untyped-def]
+          write: bool = False) -> Evaluation:
+    evaluation = store.get(session=s, evaluation_id=evaluation_id, for_update=write)
+    if evaluation is None:
+        authorize(ident, tenant, roles, write=write)
+        raise not_found("evaluation.not_found", evaluation_id=evaluation_id)
+    authorize(ident, tenant, roles, location=evaluation.unit_location, org=evaluation.unit_uscc,
+              write=write)
+    return evaluation
+
+
+def _draft(evaluation: Evaluation) -> None:
+    if evaluation.status != "draft":
+        raise precondition("evaluation.frozen", evaluation_id=evaluation.id)
+
+
+# --- values ---------------------------------------------------------------------------------------
+
+
+def _stored(value: dict) -> scoring.Value:
+    """A stored value as the scorer takes it."""
+    if "yearly" in value:
+        return scoring.Yearly(value["yearly"], value.get("unit", ""))
+    if "amount" in value:
+        return scoring.Quantity(value["amount"], value.get("unit", ""))
+    if "option" in value:
+        return value["option"]
+    return value.get("met")
+
+
+def _score(scheme: Scheme, evaluation: Evaluation) -> scoring.Result:
+    values = {k: _stored(v) for k, v in json.loads(evaluation.values_json).items()}
+    return scoring.score(scheme, values, basic=json.loads(evaluation.basic_json))
+
+
+def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: bool | None,
+                yearly: list[str]) -> dict:
+    """One value from a caller, in the form it is stored; its type is checked by the scorer."""
+    for number in [amount, *yearly]:
+        if number:
+            try:
+                Decimal(number)
+            except InvalidOperation:
+                raise invalid("value.not_a_number", id=indicator_id, value=number) from None
+    if yearly:
+        return {"yearly": yearly, "unit": unit}
+    if amount:
+        return {"amount": amount, "unit": unit}
+    if option:
+        return {"option": option}
+    if met is not None:
+        return {"met": met}
+    return {}
+
+
+# --- use cases ------------------------------------------------------------------------------------
+
+
+def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: str,
+           scheme_version: int, request_id: str, assisted_by: str) -> Evaluation:
+    """A self-evaluation of ``unit`` (as the registry gave it) under a pinned scheme version."""
+    authorize(ident, tenant, OWN, location=unit["location"], org=unit["uscc"], write=True)
+    scheme = get_scheme(scheme_id, scheme_version or None)
+    if scheme.category != unit["kind"]:
+        raise invalid("evaluation.scheme_category", scheme=scheme_id, category=scheme.category,
+                      kind=unit["kind"])
+    request_id = bounded(request_id, "request_id", 80)
+    if not request_id:
+        raise invalid("evaluation.request_id_required")
+    if assisted_by:
+        from services.kernel.uscc import parse_uscc
+
+        assisted_by = parse_uscc(assisted_by).code
+    try:
+        with rt.db.session(tenant, write=True) as s:
+            existing = store.by_request(session=s, created_by=ident.subject, request_id=request_id)
+            if existing is not None:
+                return existing  # a retried create returns the first draft
+            evaluation = Evaluation(
+                id=store.new_id(), unit_id=unit["id"], unit_uscc=unit["uscc"],
+                unit_location=unit["location"], unit_json=json.dumps(unit, ensure_ascii=False),
+                scheme_id=scheme.id, scheme_version=scheme.version, assisted_by=assisted_by,
+                request_id=request_id, created_by=ident.subject, created_at=clock.now())
+            s.add(evaluation)
+            return evaluation
+    except IntegrityError:
+        with rt.db.session(tenant) as s:
+            existing = store.by_request(session=s, created_by=ident.subject, request_id=request_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def get(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str) -> Evaluation:
+    with rt.db.session(tenant) as s:
+        return _load(s, ident, tenant, evaluation_id, READ)
+
+
+def of_unit(rt: Runtime, *, ident: Identity, tenant: str, unit: dict) -> list[Evaluation]:
+    authorize(ident, tenant, READ, location=unit["location"], org=unit["uscc"])
+    with rt.db.session(tenant) as s:
+        return list(store.of_unit(session=s, unit_id=unit["id"]))
+
+
+def evidence(rt: Runtime, *, tenant: str, evaluation_id: str) -> list[tuple[EvidenceLink, EvidenceBlob]]:
+    """The evaluation's evidence; the caller has already been allowed to see the evaluation."""
+    with rt.db.session(tenant) as s:
+        return list(store.evidence(session=s, evaluation_id=evaluation_id))
+
+
+def set_values(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
+               values: dict[str, dict], basic: dict[str, bool]) -> Evaluation:
+    """Merge indicator values and basic-requirement declarations into a draft. Every value is
+    checked against the pinned scheme (indicator, type, unit) before anything is kept."""
+    with rt.db.session(tenant, write=True) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        _draft(evaluation)
+        merged = {**json.loads(evaluation.values_json), **values}
+        merged = {k: v for k, v in merged.items() if v}          # an empty value clears it
+        declared = {**json.loads(evaluation.basic_json), **basic}
+        candidate = Evaluation(**{**evaluation.model_dump(),
+                                  "values_json": json.dumps(merged, ensure_ascii=False),
+                                  "basic_json": json.dumps(declared)})
+        _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version), candidate)
+        evaluation.values_json, evaluation.basic_json = candidate.values_json, candidate.basic_json
+        s.add(evaluation)
+        return evaluation
+
+
+def add_evidence(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
+                 indicator_id: str, filename: str, content_type: str, content: bytes) -> EvidenceLink:
+    """Store a file once by its sha256 and link it to an indicator of a draft."""
+    limits = rules()["evidence"]
+    if not content:
+        raise invalid("evidence.empty")
+    if len(content) > limits["max_bytes"]:
+        raise DomainError("evidence.too_large", Kind.TOO_LARGE, size=len(content),
+                          max=limits["max_bytes"])
+    filename = bounded(filename, "filename", 200)
+    kind = limits["types"].get(content_type)
+    if kind is None or not filename.lower().endswith(tuple(kind["extensions"])):
+        raise invalid("evidence.type", content_type=content_type, filename=filename,
+                      allowed=", ".join(sorted(limits["types"])))
+    if not any(content.startswith(m.encode("latin-1")) for m in kind["magic"]):
+        raise invalid("evidence.content_mismatch", content_type=content_type)
+    digest = hashlib.sha256(content).hexdigest()
+    with rt.db.session(tenant, write=True) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        _draft(evaluation)
+        scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
+        if indicator_id not in {i.id for _, i in scheme.indicators()}:
+            raise invalid("value.unknown_indicator", scheme=f"{scheme.id} v{scheme.version}",
+                          id=indicator_id)
+        if s.get(EvidenceBlob, digest) is None:
+            s.add(EvidenceBlob(sha256=digest, size=len(content), content_type=content_type,
+                               content=content, created_at=clock.now()))
+        link = s.get(EvidenceLink, (evaluation.id, indicator_id, digest))
+        if link is None:
+            link = EvidenceLink(evaluation_id=evaluation.id, indicator_id=indicator_id,
+                                sha256=digest, filename=filename, uploaded_by=ident.subject,
+                                uploaded_at=clock.now())
+            s.add(link)
+        return link
+
+
+def preview(rt: Runtime, *, ident: Identity, tenant: str,
+            evaluation_id: str) -> tuple[Evaluation, scoring.Result]:
+    """The score as the data stand now, every point explained; nothing is stored."""
+    with rt.db.session(tenant) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id, READ)
+    return evaluation, _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version), evaluation)
+
+
+def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, veto: dict,
+           highlights: str, preparer: str, reviewer: str, pledge: bool,
+           claimed_total: str) -> Evaluation:
+    """Freeze the evaluation, score it, and keep its report. The registry's veto check (as of
+    today) and the basic requirements come first: a veto names its condition and records."""
+    claimed = None
+    if claimed_total.strip():
+        try:
+            claimed = Decimal(claimed_total)
+        except InvalidOperation:
+            raise invalid("value.not_a_number", id="claimed_total", value=claimed_total) from None
+    with rt.db.session(tenant, write=True) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        if evaluation.status == "submitted":
+            return evaluation  # submitted already: a retry changes nothing
+        scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
+        result = _score(scheme, evaluation)
+        links = store.evidence(session=s, evaluation_id=evaluation.id)
+        refs: dict[str, list[dict]] = {}
+        for link, _ in links:
+            refs.setdefault(link.indicator_id, []).append(
+                {"sha256": link.sha256, "filename": link.filename})
+        now = clock.now()
+        content = report.build_report(report.ReportInput(
+            evaluation_id=evaluation.id, tenant=tenant, unit=json.loads(evaluation.unit_json),
+            scheme=scheme, path=evaluation.path, institution=None,
+            basic=json.loads(evaluation.basic_json), veto=veto, result=result, evidence=refs,
+            highlights=highlights, preparer=preparer, reviewer=reviewer, pledge=pledge,
+            claimed_total=claimed, submitted_at=clock.iso(now)))
+        vetoed = result.vetoed or bool(veto.get("vetoed"))
+        evaluation.status, evaluation.submitted_at = "submitted", now
+        evaluation.result_json = json.dumps(result_dict(result), ensure_ascii=False)
+        evaluation.total = str(result.total)
+        evaluation.vetoed = vetoed
+        evaluation.passed = result.passed and not vetoed
+        evaluation.report_json = json.dumps(content, ensure_ascii=False)
+        evaluation.report_hash = content["content_hash"]
+        s.add(evaluation)
+        rt.record(s, "evaluation.submitted", ev.EvaluationSubmitted(
+            evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
+            scheme_version=scheme.version, path=evaluation.path,
+            report_hash=evaluation.report_hash))
+        rt.record(s, "evaluation.scored", ev.EvaluationScored(
+            evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
+            scheme_version=scheme.version, total=evaluation.total, passed=evaluation.passed,
+            vetoed=vetoed, claimed_total=str(claimed) if claimed is not None else "",
+            deviation=str(claimed - result.total) if claimed is not None else ""))
+        return evaluation
+
+
+def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
+              fmt: str) -> tuple[bytes, str, str]:
+    """The submitted evaluation's report as JSON, printable HTML or PDF."""
+    with rt.db.session(tenant) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id, READ)
+    if evaluation.status != "submitted":
+        raise precondition("evaluation.not_submitted", evaluation_id=evaluation_id)
+    content = json.loads(evaluation.report_json)
+    if fmt == "json":
+        body, kind = json.dumps(content, ensure_ascii=False, indent=2).encode(), "application/json"
+    elif fmt == "html":
+        body, kind = report.render_html(content).encode(), "text/html; charset=utf-8"
+    elif fmt == "pdf":
+        body, kind = report.render_pdf(content), "application/pdf"
+    else:
+        raise invalid("report.format", value=fmt, allowed="json/html/pdf")
+    return body, kind, evaluation.report_hash
+
+
+def result_dict(result: scoring.Result) -> dict:
+    """A result as JSON-able data, numbers as text so nothing is lost to floats."""
+    def plain(value):  # type: ignore[no-untyped-def]
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
+
+    return {
+        "scheme_id": result.scheme_id, "scheme_version": result.scheme_version,
+        "indicators": [{k: plain(getattr(line, k)) for k in line.__slots__}
+                       for line in result.indicators],
+        "categories": [{k: plain(getattr(c, k)) for k in c.__slots__} for c in result.categories],
+        "total": str(result.total), "max_total": str(result.max_total),
+        "pass_mark": str(result.pass_mark), "passed": result.passed,
+        "vetoed_by": list(result.vetoed_by), "failed_required": list(result.failed_required),
+        "missing": list(result.missing),
+    }

@@ -1,0 +1,89 @@
+"""Evaluation tables and queries. Every function takes a tenant session; models carry no schema."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
+
+metadata = SQLModel.metadata
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Evaluation(SQLModel, table=True):
+    __tablename__ = "evaluation"
+    __table_args__ = (UniqueConstraint("created_by", "request_id", name="uq_evaluation_request"),)
+    id: str = Field(primary_key=True, max_length=36)
+    unit_id: str = Field(max_length=36, index=True)
+    unit_uscc: str = Field(max_length=18, index=True)     # scope: an enterprise sees its own
+    unit_location: str = Field(max_length=6)               # scope: a city sees its own
+    unit_json: str = Field(sa_column=Column(Text, nullable=False))  # identity as at creation
+    scheme_id: str = Field(max_length=60)
+    scheme_version: int                                    # pinned (SPEC §4)
+    path: str = Field(default="self", max_length=20)       # self | institution
+    assisted_by: str = Field(default="", max_length=18)    # who helped write a self-evaluation
+    status: str = Field(default="draft", max_length=20)    # draft | submitted
+    values_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    basic_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    result_json: str = Field(default="", sa_column=Column(Text, nullable=False))
+    total: str = Field(default="", max_length=20)
+    passed: bool = False
+    vetoed: bool = False
+    report_json: str = Field(default="", sa_column=Column(Text, nullable=False))
+    report_hash: str = Field(default="", max_length=64)
+    request_id: str = Field(max_length=80)
+    created_by: str = Field(max_length=100)
+    created_at: datetime
+    submitted_at: datetime | None = None
+
+
+class EvidenceBlob(SQLModel, table=True):
+    """Evidence files, content-addressed: the same bytes are stored once."""
+
+    __tablename__ = "evidence_blob"
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content_type: str = Field(max_length=100)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class EvidenceLink(SQLModel, table=True):
+    __tablename__ = "evidence_link"
+    evaluation_id: str = Field(primary_key=True, max_length=36)
+    indicator_id: str = Field(primary_key=True, max_length=80)
+    sha256: str = Field(primary_key=True, max_length=64)
+    filename: str = Field(max_length=200)
+    uploaded_by: str = Field(max_length=100)
+    uploaded_at: datetime
+
+
+def get(*, session: Session, evaluation_id: str, for_update: bool = False) -> Evaluation | None:
+    return session.get(Evaluation, evaluation_id, with_for_update=for_update)
+
+
+def by_request(*, session: Session, created_by: str, request_id: str) -> Evaluation | None:
+    return session.exec(select(Evaluation).where(Evaluation.created_by == created_by,
+                                                 Evaluation.request_id == request_id)).first()
+
+
+def of_unit(*, session: Session, unit_id: str) -> Sequence[Evaluation]:
+    return session.exec(select(Evaluation).where(Evaluation.unit_id == unit_id)
+                        .order_by(col(Evaluation.created_at))).all()
+
+
+def evidence(*, session: Session, evaluation_id: str) -> Sequence[tuple[EvidenceLink, EvidenceBlob]]:
+    return session.exec(  # type: ignore[return-value]
+        select(EvidenceLink, EvidenceBlob)
+        .join(EvidenceBlob, col(EvidenceBlob.sha256) == EvidenceLink.sha256)
+        .where(EvidenceLink.evaluation_id == evaluation_id)
+        .order_by(EvidenceLink.indicator_id, EvidenceLink.filename)
+    ).all()
