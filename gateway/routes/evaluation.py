@@ -131,3 +131,16 @@ async def get_report(evaluation_id: str, call: TenantDep,
                                                               format=format))
     return Response(content=report.content, media_type=report.content_type,
                     headers={"X-Content-Hash": report.content_hash})
+
+
+class RescoreIn(BaseModel):
+    to_version: int = Field(ge=1)
+    unit_ids: list[str] = Field(default_factory=list, max_length=10000,
+                                description="empty: every submitted evaluation of the scheme")
+
+
+@router.post("/schemes/{scheme_id}/rescore",
+             summary="What a new scheme version would make of the evaluations held (read-only)")
+async def rescore(scheme_id: str, body: RescoreIn, call: TenantDep) -> dict:
+    return as_json(await rpc(call, "Rescore", pb.RescoreRequest(
+        scheme_id=scheme_id, to_version=body.to_version, unit_ids=body.unit_ids)))

@@ -124,3 +124,19 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
         body, kind, digest = await self._run(handlers.report_of, evaluation_id=r.evaluation_id,
                                              fmt=r.format or "json")
         return pb.Report(content=body, content_type=kind, content_hash=digest)
+
+    async def Rescore(self, r, context):  # type: ignore[no-untyped-def]
+        rows = await self._run(handlers.rescore, scheme_id=r.scheme_id, to_version=r.to_version,
+                               unit_ids=list(r.unit_ids))
+        out = pb.RescoreResponse(scheme_id=r.scheme_id, to_version=r.to_version,
+                                 evaluations=len(rows),
+                                 now_below_mark=sum(row["now_below_mark"] for row in rows))
+        for row in rows:
+            out.rows.append(pb.RescoreRow(
+                **{k: v for k, v in row.items() if k != "changes"},
+                changes=[pb.IndicatorChange(**c) for c in row["changes"]]))
+            for change in row["changes"]:
+                if change["fell"]:
+                    out.fell_by_indicator[change["indicator_id"]] = (
+                        out.fell_by_indicator.get(change["indicator_id"], 0) + 1)
+        return out

@@ -24,7 +24,7 @@ from services.evaluation.schemes import Scheme, get_scheme
 from services.evaluation.store import Evaluation, EvidenceBlob, EvidenceLink
 from services.kernel import clock
 from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
-from services.kernel.identity import Identity, authorize
+from services.kernel.identity import Identity, authorize, visible_scope
 from services.kernel.service import Runtime
 
 READ = ("enterprise", "city", "province", "ministry")
@@ -299,3 +299,54 @@ def result_dict(result: scoring.Result) -> dict:
         "vetoed_by": list(result.vetoed_by), "failed_required": list(result.failed_required),
         "missing": list(result.missing),
     }
+
+
+# --- re-scoring under a new version ---------------------------------------------------------------
+
+
+def rescore(rt: Runtime, *, ident: Identity, tenant: str, scheme_id: str, to_version: int,
+            unit_ids: list[str]) -> list[dict]:
+    """Score the submitted evaluations of ``scheme_id`` again under ``to_version`` from the data
+    held, and say, indicator by indicator, who would now fall below the mark. Read-only."""
+    scope = visible_scope(ident, tenant, ("city", "province", "ministry"))
+    new = get_scheme(scheme_id, to_version)
+    wanted = set(unit_ids)
+    with rt.db.session(tenant) as s:
+        held = [e for e in store.submitted_of(session=s, scheme_id=scheme_id)
+                if (not wanted or e.unit_id in wanted)
+                and e.unit_location.startswith(scope.location_prefix)]
+    rows = []
+    for evaluation in held:
+        old = json.loads(evaluation.result_json)
+        carried, dropped = _carry(new, json.loads(evaluation.values_json))
+        basic = {k: v for k, v in json.loads(evaluation.basic_json).items()
+                 if k in {r.id for r in new.basic_requirements}}
+        result = scoring.score(new, carried, basic=basic)
+        before = {line["id"]: Decimal(line["points"]) for line in old["indicators"]}
+        changes = [{"indicator_id": line.id, "old_points": str(before.get(line.id, Decimal(0))),
+                    "new_points": str(line.points),
+                    "fell": line.points < before.get(line.id, Decimal(0))}
+                   for line in result.indicators if line.points != before.get(line.id, Decimal(0))]
+        passed_before = bool(old["passed"]) and not evaluation.vetoed
+        passed_now = result.passed and not evaluation.vetoed
+        rows.append({"evaluation_id": evaluation.id, "unit_id": evaluation.unit_id,
+                     "from_version": evaluation.scheme_version, "old_total": old["total"],
+                     "new_total": str(result.total), "old_passed": passed_before,
+                     "new_passed": passed_now, "now_below_mark": passed_before and not passed_now,
+                     "changes": changes, "not_carried": dropped})
+    return rows
+
+
+def _carry(scheme: Scheme, values: dict[str, dict]) -> tuple[dict[str, scoring.Value], list[str]]:
+    """The held values the new version can take; the others are named, not guessed."""
+    carried: dict[str, scoring.Value] = {}
+    dropped: list[str] = []
+    for indicator_id, value in sorted(values.items()):
+        try:
+            scoring.score(scheme, {indicator_id: _stored(value)},
+                          basic={r.id: True for r in scheme.basic_requirements})
+        except DomainError:
+            dropped.append(indicator_id)
+            continue
+        carried[indicator_id] = _stored(value)
+    return carried, dropped

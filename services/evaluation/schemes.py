@@ -15,6 +15,8 @@ scoring.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -226,11 +228,22 @@ def load_schemes(directory: Path) -> dict[tuple[str, int], Scheme]:
 
 @lru_cache(maxsize=1)
 def _shipped() -> Mapping[tuple[str, int], Scheme]:
-    return MappingProxyType(load_schemes(SCHEMES))
+    """The shipped schemes plus an operator's folder (``GL_SCHEMES_DIR``): a new industry
+    scheme or a new version of one arrives as a file there, with no release. A file there may
+    not redefine a shipped (id, version): a pinned version never changes."""
+    found = load_schemes(SCHEMES)
+    extra = os.environ.get("GL_SCHEMES_DIR")
+    if extra:
+        for key, scheme in load_schemes(Path(extra)).items():
+            if key in found:
+                raise _refuse(extra, "version", f"{scheme.id} version {scheme.version} is shipped "
+                              "already; a new version needs a new number")
+            found[key] = scheme
+    return MappingProxyType(found)
 
 
 def schemes() -> Mapping[tuple[str, int], Scheme]:
-    """All shipped schemes keyed by (id, version); loaded and validated once."""
+    """All schemes keyed by (id, version); loaded and validated once."""
     return _shipped()
 
 

@@ -80,6 +80,12 @@ def of_unit(*, session: Session, unit_id: str) -> Sequence[Evaluation]:
                         .order_by(col(Evaluation.created_at))).all()
 
 
+def submitted_of(*, session: Session, scheme_id: str) -> Sequence[Evaluation]:
+    return session.exec(select(Evaluation).where(Evaluation.scheme_id == scheme_id,
+                                                 Evaluation.status == "submitted")
+                        .order_by(col(Evaluation.submitted_at))).all()
+
+
 def evidence(*, session: Session, evaluation_id: str) -> Sequence[tuple[EvidenceLink, EvidenceBlob]]:
     return session.exec(  # type: ignore[return-value]
         select(EvidenceLink, EvidenceBlob)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.evaluation.report import verify_hash
 from services.evaluation.scoring import Quantity
+from tests.conftest import login
 from tests.helpers import factory
 from tests.unit.test_scoring import GBT2025_VALUES
 
@@ -118,3 +121,37 @@ def test_bad_values_and_files_are_refused_clearly(as_user, own_factory):  # type
     js_unit = as_user("jiangsu").post(f"{T}/units", json=factory()).json()["unit"]
     other = ent.post(f"{T}/evaluations", json={"unit_id": js_unit["id"], "scheme_id": "gbt36132-2025"})
     assert other.status_code == 403
+
+
+def test_a_new_scheme_version_rescores_what_is_held(own_stack, tmp_path):  # type: ignore[no-untyped-def]
+    """An operator adds version 2 (a stricter pass mark) as a file; the province sees who would
+    now fall below the mark, from the data held, without changing anything."""
+    shipped = Path("services/evaluation/data/schemes/gbt36132-2025.yaml").read_text("utf-8")
+    v2 = shipped.replace("\nversion: 1\n", "\nversion: 2\n", 1).replace(
+        "  default: 60 ", "  default: 75 ", 1)
+    folder = tmp_path / "schemes"
+    folder.mkdir()
+    (folder / "gbt36132-2025-v2.yaml").write_text(v2, "utf-8")
+    own_stack.env["GL_SCHEMES_DIR"] = str(folder)
+    stack = own_stack.start()
+    ent, js = login(stack, "factory"), login(stack, "jiangsu")
+    unit = ent.post(f"{T}/units", json=factory(uscc="91320100MA1N2P3Q43")).json()["unit"]
+    evaluation = ent.post(f"{T}/evaluations", json={
+        "unit_id": unit["id"], "scheme_id": "gbt36132-2025", "scheme_version": 1}).json()
+    path = f"{T}/evaluations/{evaluation['id']}"
+    ent.patch(f"{path}/values", json={"values": _values(), "basic": {
+        "lawful_operation": True, "no_major_accident": True, "management_body": True,
+        "plan_and_targets": True}})
+    assert ent.post(f"{path}/submit", json={"pledge": True}).json()["passed"]
+    r = js.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": 2})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert (result["evaluations"], result["now_below_mark"]) == (1, 1)
+    row = result["rows"][0]
+    assert (row["old_total"], row["new_total"], row["old_passed"], row["new_passed"]) == (
+        "71.22", "71.22", True, False)
+    assert ent.get(path).json()["scheme_version"] == 1  # the evaluation stays pinned
+    assert ent.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": 2}).status_code == 403
+    zj = login(stack, "zhejiang")
+    assert zj.post("/api/v1/tenants/330000/schemes/gbt36132-2025/rescore",
+                   json={"to_version": 2}).json()["evaluations"] == 0

@@ -499,3 +499,170 @@ class Report(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Report: _TypeAlias = Report  # noqa: Y015
+
+@_typing.final
+class RescoreRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEME_ID_FIELD_NUMBER: _builtins.int
+    TO_VERSION_FIELD_NUMBER: _builtins.int
+    UNIT_IDS_FIELD_NUMBER: _builtins.int
+    scheme_id: _builtins.str
+    to_version: _builtins.int
+    """the new version"""
+    @_builtins.property
+    def unit_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty: every submitted evaluation of the scheme in the tenant"""
+
+    def __init__(
+        self,
+        *,
+        scheme_id: _builtins.str = ...,
+        to_version: _builtins.int = ...,
+        unit_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["scheme_id", b"scheme_id", "to_version", b"to_version", "unit_ids", b"unit_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RescoreRequest: _TypeAlias = RescoreRequest  # noqa: Y015
+
+@_typing.final
+class IndicatorChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDICATOR_ID_FIELD_NUMBER: _builtins.int
+    OLD_POINTS_FIELD_NUMBER: _builtins.int
+    NEW_POINTS_FIELD_NUMBER: _builtins.int
+    FELL_FIELD_NUMBER: _builtins.int
+    indicator_id: _builtins.str
+    old_points: _builtins.str
+    new_points: _builtins.str
+    fell: _builtins.bool
+    """fewer points under the new version"""
+    def __init__(
+        self,
+        *,
+        indicator_id: _builtins.str = ...,
+        old_points: _builtins.str = ...,
+        new_points: _builtins.str = ...,
+        fell: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fell", b"fell", "indicator_id", b"indicator_id", "new_points", b"new_points", "old_points", b"old_points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IndicatorChange: _TypeAlias = IndicatorChange  # noqa: Y015
+
+@_typing.final
+class RescoreRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    FROM_VERSION_FIELD_NUMBER: _builtins.int
+    OLD_TOTAL_FIELD_NUMBER: _builtins.int
+    NEW_TOTAL_FIELD_NUMBER: _builtins.int
+    OLD_PASSED_FIELD_NUMBER: _builtins.int
+    NEW_PASSED_FIELD_NUMBER: _builtins.int
+    NOW_BELOW_MARK_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    NOT_CARRIED_FIELD_NUMBER: _builtins.int
+    evaluation_id: _builtins.str
+    unit_id: _builtins.str
+    from_version: _builtins.int
+    old_total: _builtins.str
+    new_total: _builtins.str
+    old_passed: _builtins.bool
+    new_passed: _builtins.bool
+    now_below_mark: _builtins.bool
+    """passed before, fails now"""
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___IndicatorChange]: ...
+    @_builtins.property
+    def not_carried(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """values the new version cannot take (indicator gone, unit changed)"""
+
+    def __init__(
+        self,
+        *,
+        evaluation_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        from_version: _builtins.int = ...,
+        old_total: _builtins.str = ...,
+        new_total: _builtins.str = ...,
+        old_passed: _builtins.bool = ...,
+        new_passed: _builtins.bool = ...,
+        now_below_mark: _builtins.bool = ...,
+        changes: _abc.Iterable[Global___IndicatorChange] | None = ...,
+        not_carried: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "evaluation_id", b"evaluation_id", "from_version", b"from_version", "new_passed", b"new_passed", "new_total", b"new_total", "not_carried", b"not_carried", "now_below_mark", b"now_below_mark", "old_passed", b"old_passed", "old_total", b"old_total", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RescoreRow: _TypeAlias = RescoreRow  # noqa: Y015
+
+@_typing.final
+class RescoreResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FellByIndicatorEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCHEME_ID_FIELD_NUMBER: _builtins.int
+    TO_VERSION_FIELD_NUMBER: _builtins.int
+    EVALUATIONS_FIELD_NUMBER: _builtins.int
+    NOW_BELOW_MARK_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    FELL_BY_INDICATOR_FIELD_NUMBER: _builtins.int
+    scheme_id: _builtins.str
+    to_version: _builtins.int
+    evaluations: _builtins.int
+    now_below_mark: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___RescoreRow]: ...
+    @_builtins.property
+    def fell_by_indicator(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """indicator → how many evaluations lose points on it"""
+
+    def __init__(
+        self,
+        *,
+        scheme_id: _builtins.str = ...,
+        to_version: _builtins.int = ...,
+        evaluations: _builtins.int = ...,
+        now_below_mark: _builtins.int = ...,
+        rows: _abc.Iterable[Global___RescoreRow] | None = ...,
+        fell_by_indicator: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluations", b"evaluations", "fell_by_indicator", b"fell_by_indicator", "now_below_mark", b"now_below_mark", "rows", b"rows", "scheme_id", b"scheme_id", "to_version", b"to_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RescoreResponse: _TypeAlias = RescoreResponse  # noqa: Y015

@@ -82,6 +82,11 @@ class EvaluationStub:
                 request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.GetReportRequest.SerializeToString,
                 response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.Report.FromString,
                 _registered_method=True)
+        self.Rescore = channel.unary_unary(
+                '/greenladder.evaluation.v1.Evaluation/Rescore',
+                request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.SerializeToString,
+                response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServicer:
@@ -144,6 +149,13 @@ class EvaluationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Rescore(self, request, context):
+        """What a new scheme version would make of the evaluations held: nothing is changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +203,11 @@ def add_EvaluationServicer_to_server(servicer, server):
                     servicer.GetReport,
                     request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.GetReportRequest.FromString,
                     response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.Report.SerializeToString,
+            ),
+            'Rescore': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rescore,
+                    request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.FromString,
+                    response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +456,33 @@ class Evaluation:
             '/greenladder.evaluation.v1.Evaluation/GetReport',
             greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.GetReportRequest.SerializeToString,
             greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.Report.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rescore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenladder.evaluation.v1.Evaluation/Rescore',
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.SerializeToString,
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.FromString,
             options,
             channel_credentials,
             insecure,

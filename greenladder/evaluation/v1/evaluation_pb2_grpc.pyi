@@ -45,6 +45,8 @@ class EvaluationStub:
     PreviewScore: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetEvaluationRequest, _evaluation_pb2.EvaluationView]
     SubmitEvaluation: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitEvaluationRequest, _evaluation_pb2.EvaluationView]
     GetReport: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetReportRequest, _evaluation_pb2.Report]
+    Rescore: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreResponse]
+    """What a new scheme version would make of the evaluations held: nothing is changed."""
 
 @_typing.type_check_only
 class EvaluationAsyncStub(EvaluationStub):
@@ -63,6 +65,8 @@ class EvaluationAsyncStub(EvaluationStub):
     PreviewScore: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetEvaluationRequest, _evaluation_pb2.EvaluationView]  # type: ignore[assignment]
     SubmitEvaluation: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitEvaluationRequest, _evaluation_pb2.EvaluationView]  # type: ignore[assignment]
     GetReport: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetReportRequest, _evaluation_pb2.Report]  # type: ignore[assignment]
+    Rescore: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreResponse]  # type: ignore[assignment]
+    """What a new scheme version would make of the evaluations held: nothing is changed."""
 
 class EvaluationServicer(metaclass=_abc_1.ABCMeta):
     """The evaluation service (SPEC §4): evaluations of a unit against a pinned scheme version,
@@ -132,5 +136,13 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.GetReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.Report, _abc.Awaitable[_evaluation_pb2.Report]]: ...
+
+    @_abc_1.abstractmethod
+    def Rescore(
+        self,
+        request: _evaluation_pb2.RescoreRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.RescoreResponse, _abc.Awaitable[_evaluation_pb2.RescoreResponse]]:
+        """What a new scheme version would make of the evaluations held: nothing is changed."""
 
 def add_EvaluationServicer_to_server(servicer: EvaluationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
