@@ -342,11 +342,8 @@ def _carry(scheme: Scheme, values: dict[str, dict]) -> tuple[dict[str, scoring.V
     carried: dict[str, scoring.Value] = {}
     dropped: list[str] = []
     for indicator_id, value in sorted(values.items()):
-        try:
-            scoring.score(scheme, {indicator_id: _stored(value)},
-                          basic={r.id: True for r in scheme.basic_requirements})
-        except DomainError:
+        if scoring.accepts(scheme, indicator_id, _stored(value)):
+            carried[indicator_id] = _stored(value)
+        else:
             dropped.append(indicator_id)
-            continue
-        carried[indicator_id] = _stored(value)
     return carried, dropped

@@ -30,7 +30,7 @@ from services.evaluation.schemes import (
     Scheme,
     format_number,
 )
-from services.kernel.errors import invalid
+from services.kernel.errors import DomainError, invalid
 
 CENT = Decimal("0.01")
 # one fixed arithmetic context, whatever the caller's thread has set: scores must not drift
@@ -212,6 +212,20 @@ def round_points(points: Decimal) -> Decimal:
 
 
 # --- one indicator ----------------------------------------------------------------------------
+
+
+def accepts(scheme: Scheme, indicator_id: str, value: Value) -> bool:
+    """Whether ``scheme`` can score ``value`` for ``indicator_id`` (it exists there, with that
+    type and unit) — what re-scoring carries over from data held under another version."""
+    for category, indicator in scheme.indicators():
+        if indicator.id == indicator_id:
+            try:
+                with localcontext(_CONTEXT):
+                    _score_one(scheme, category.id, indicator, value)
+            except DomainError:
+                return False
+            return True
+    return False
 
 
 def _score_one(scheme: Scheme, category: str,
