@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,12 +9,9 @@ from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
+from services.kernel.db import new_id  # noqa: F401 - ids of this service's records
 
 metadata = SQLModel.metadata
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Evaluation(SQLModel, table=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
@@ -31,6 +32,11 @@ from services.kernel.errors import DomainError, Kind
 from services.kernel.tenancy import is_tenant
 
 WRITE = "gl_write"
+
+
+def new_id() -> str:
+    """A record id: random, so it says nothing about the tenant or the order of writes."""
+    return str(uuid.uuid4())
 
 
 def schema_of(tenant: str) -> str:
