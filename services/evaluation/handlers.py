@@ -26,6 +26,7 @@ from services.kernel import clock
 from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
 from services.kernel.identity import Identity, authorize, visible_scope
 from services.kernel.service import Runtime
+from services.kernel.uscc import parse_uscc
 
 READ = ("enterprise", "city", "province", "ministry")
 OWN = ("enterprise",)
@@ -66,9 +67,14 @@ def _stored(value: dict) -> scoring.Value:
     return value.get("met")
 
 
-def _score(scheme: Scheme, evaluation: Evaluation) -> scoring.Result:
-    values = {k: _stored(v) for k, v in json.loads(evaluation.values_json).items()}
-    return scoring.score(scheme, values, basic=json.loads(evaluation.basic_json))
+def _score(scheme: Scheme, values: dict[str, dict], basic: dict[str, bool]) -> scoring.Result:
+    return scoring.score(scheme, {k: _stored(v) for k, v in values.items()}, basic=basic)
+
+
+def _score_held(evaluation: Evaluation) -> scoring.Result:
+    """The evaluation's data scored under the version it is pinned to."""
+    return _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version),
+                  json.loads(evaluation.values_json), json.loads(evaluation.basic_json))
 
 
 def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: bool | None,
@@ -106,8 +112,6 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: 
     if not request_id:
         raise invalid("evaluation.request_id_required")
     if assisted_by:
-        from services.kernel.uscc import parse_uscc
-
         assisted_by = parse_uscc(assisted_by).code
     try:
         with rt.db.session(tenant, write=True) as s:
@@ -156,11 +160,10 @@ def set_values(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
         merged = {**json.loads(evaluation.values_json), **values}
         merged = {k: v for k, v in merged.items() if v}          # an empty value clears it
         declared = {**json.loads(evaluation.basic_json), **basic}
-        candidate = Evaluation(**{**evaluation.model_dump(),
-                                  "values_json": json.dumps(merged, ensure_ascii=False),
-                                  "basic_json": json.dumps(declared)})
-        _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version), candidate)
-        evaluation.values_json, evaluation.basic_json = candidate.values_json, candidate.basic_json
+        # Scoring refuses a value the pinned scheme cannot take, before anything is kept.
+        _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version), merged, declared)
+        evaluation.values_json = json.dumps(merged, ensure_ascii=False)
+        evaluation.basic_json = json.dumps(declared)
         s.add(evaluation)
         return evaluation
 
@@ -206,7 +209,7 @@ def preview(rt: Runtime, *, ident: Identity, tenant: str,
     """The score as the data stand now, every point explained; nothing is stored."""
     with rt.db.session(tenant) as s:
         evaluation = _load(s, ident, tenant, evaluation_id, READ)
-    return evaluation, _score(get_scheme(evaluation.scheme_id, evaluation.scheme_version), evaluation)
+    return evaluation, _score_held(evaluation)
 
 
 def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, veto: dict,
@@ -225,7 +228,7 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
         if evaluation.status == "submitted":
             return evaluation  # submitted already: a retry changes nothing
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
-        result = _score(scheme, evaluation)
+        result = _score_held(evaluation)
         links = store.evidence(session=s, evaluation_id=evaluation.id)
         refs: dict[str, list[dict]] = {}
         for link, _ in links:

@@ -34,7 +34,7 @@ def make(**changes: Any) -> ReportInput:
     basic = changes.pop("basic", MET)
     inp = ReportInput(
         evaluation_id="ev-1", tenant="t_320000",
-        unit={"id": "u-1", "uscc": "91320000MA1XXXXX0X", "name": "苏州示例电子有限公司",
+        unit={"id": "u-1", "uscc": "91320500MA1N2P3Q43", "name": "苏州示例电子有限公司",
               "kind": "factory", "location": "320500", "industry": "3971"},
         scheme=SCHEME, path="institution",
         institution={"uscc": "91110000MA0YYYYY0Y", "name": "某认证中心"},
@@ -160,7 +160,7 @@ def test_unknown_evidence_indicator_and_inconsistent_input_are_refused() -> None
 
 
 def test_html_escapes_every_value_and_shows_the_hash() -> None:
-    unit = {"id": "u-1", "uscc": "91320000MA1XXXXX0X", "name": "<script>alert(1)</script>厂",
+    unit = {"id": "u-1", "uscc": "91320500MA1N2P3Q43", "name": "<script>alert(1)</script>厂",
             "kind": "factory", "location": "320500", "industry": "3971"}
     report = build_report(make(unit=unit, highlights='"<b>亮点</b>" & more'))
     page = render_html(report)
