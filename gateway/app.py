@@ -14,7 +14,7 @@ from opentelemetry import propagate, trace
 from gateway import errors, seed, views
 from gateway.auth import Auth
 from gateway.errors import error_response
-from gateway.routes import accounts, evaluation, public, registry
+from gateway.routes import accounts, evaluation, institutions, public, registry
 from services.kernel import bus, signing, telemetry
 from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
@@ -24,6 +24,7 @@ from services.kernel.tenancy import NATIONAL
 
 logger = logging.getLogger("greenladder.gateway")
 HERE = Path(__file__).parent
+CALLED = ("registry", "evaluation", "institutions")  # the services the gateway calls
 
 load_messages(HERE / "data" / "messages.yaml")
 
@@ -91,9 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.auth = Auth(db=db, ring=ring, session_hours=settings.session_hours,
                               internal_seconds=settings.internal_token_seconds)
-        app.state.registry = ServiceClient("registry", settings.service_addr("registry"), settings)
-        app.state.evaluation = ServiceClient("evaluation", settings.service_addr("evaluation"),
-                                             settings)
+        for name in CALLED:
+            setattr(app.state, name, ServiceClient(name, settings.service_addr(name), settings))
         await asyncio.to_thread(seed.ensure_operator, app.state.auth, settings)
         if settings.seed_demo:
             await asyncio.to_thread(seed.demo_accounts, app.state.auth, settings)
@@ -112,8 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await nc.close()
-            await app.state.registry.close()
-            await app.state.evaluation.close()
+            for name in CALLED:
+                await getattr(app.state, name).close()
             db.dispose()
 
     app = FastAPI(
@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(registry.router)
     app.include_router(evaluation.router)
+    app.include_router(institutions.router)
+    app.include_router(institutions.public)
     app.include_router(views.router)
     app.add_middleware(Middleware, max_body=settings.max_body_bytes)
     return app

@@ -12,8 +12,7 @@ from gateway.auth import Auth
 from services.kernel.errors import DomainError, Kind, language
 from services.kernel.identity import ANONYMOUS, Identity
 from services.kernel.rpc import ServiceClient
-from services.kernel.tenancy import get_tenant
-
+from services.kernel.tenancy import NATIONAL, get_tenant
 
 # Dependencies are async on purpose: FastAPI runs plain functions in a thread pool, which cost
 # the gateway a sixth of its CPU per request. Only a cache miss touches the database (in a thread).
@@ -84,3 +83,12 @@ async def tenant_call(
 
 
 TenantDep = Annotated[TenantCall, Depends(tenant_call)]
+
+
+async def public_call(request: Request, lang: LangDep) -> TenantCall:
+    """A call for the anonymous public, into the national tenant (directories, track records)."""
+    return TenantCall(NATIONAL, ANONYMOUS, lang, request.app.state.auth.internal_token(ANONYMOUS),
+                      request.app.state)
+
+
+PublicDep = Annotated[TenantCall, Depends(public_call)]

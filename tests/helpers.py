@@ -99,3 +99,10 @@ def register_pb(location: str = "320102", **fields: Any) -> pb.RegisterUnitReque
     body = factory(location=location)
     body.update(fields)
     return pb.RegisterUnitRequest(**body)
+
+
+def person_id(n: int, region: str = "320102", born: str = "19750315") -> str:
+    """A valid resident ID number (GB 11643), distinct for each ``n``."""
+    from services.kernel.personid import check_digit
+    body = f"{region}{born}{n % 1000:03d}"
+    return body + check_digit(body)

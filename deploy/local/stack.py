@@ -26,7 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.kernel import signing
 from services.kernel.config import ROOT
 
-SERVICES = ("registry", "evaluation")  # every service, in start order, as they arrive
+SERVICES = ("registry", "evaluation", "institutions")  # every service, in start order, as they arrive
 
 
 def free_port() -> int:

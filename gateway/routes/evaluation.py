@@ -31,7 +31,8 @@ def evaluation_json(view: pb.EvaluationView) -> dict:
 
 
 class EvaluationIn(BaseModel):
-    unit_id: str
+    unit_id: str = Field("", description="a self-evaluation: the unit (its enterprise creates it)")
+    engagement_id: str = Field("", description="an institution's evaluation: its accepted engagement")
     scheme_id: str
     scheme_version: int = Field(0, ge=0, description="0: the latest version")
     request_id: str = Field("", max_length=80,
@@ -68,16 +69,18 @@ async def list_schemes(call: TenantDep) -> list[dict]:
     return [{**as_json(s), "definition": json.loads(s.definition_json)} for s in schemes]
 
 
-@router.post("/evaluations", status_code=201, summary="Start a self-evaluation of a unit")
+@router.post("/evaluations", status_code=201,
+             summary="Start a self-evaluation of a unit, or an institution's under its engagement")
 async def create(body: EvaluationIn, call: TenantDep) -> dict:
     request = pb.CreateEvaluationRequest(**body.model_dump())
     request.request_id = request.request_id or str(uuid.uuid4())
     return evaluation_json(await rpc(call, "CreateEvaluation", request))
 
 
-@router.get("/evaluations", summary="A unit's evaluations")
-async def list_evaluations(call: TenantDep, unit_id: str = Query(...)) -> list[dict]:
-    result = await rpc(call, "ListEvaluations", pb.ListEvaluationsRequest(unit_id=unit_id))
+@router.get("/evaluations", summary="A unit's evaluations, or the one done under an engagement")
+async def list_evaluations(call: TenantDep, unit_id: str = "", engagement_id: str = "") -> list[dict]:
+    result = await rpc(call, "ListEvaluations", pb.ListEvaluationsRequest(
+        unit_id=unit_id, engagement_id=engagement_id))
     return [evaluation_json(e) for e in result.evaluations]
 
 

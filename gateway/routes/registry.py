@@ -57,6 +57,13 @@ class RenameIn(BaseModel):
     reason: str = Field("", max_length=1000)
 
 
+class OwnershipIn(BaseModel):
+    parent_uscc: str = Field("", max_length=40,
+                             description="parent company or controlling shareholder (USCC); empty: none")
+    legal_representative: str = Field(max_length=100)
+    legal_rep_id: str = Field(max_length=40, description="居民身份证号码; kept only as a key and masked")
+
+
 class RelocateIn(BaseModel):
     new_location: str = Field(max_length=6)
     new_site: str = Field("", max_length=200)
@@ -165,6 +172,13 @@ async def rename_unit(unit_id: str, body: RenameIn, call: TenantDep) -> dict:
 @router.post("/units/{unit_id}/relocate", summary="Record a relocation inside the tenant")
 async def relocate_unit(unit_id: str, body: RelocateIn, call: TenantDep) -> dict:
     return as_json(await rpc(call, "RelocateUnit", pb.RelocateUnitRequest(unit_id=unit_id, **body.model_dump())))
+
+
+@router.put("/units/{unit_id}/ownership",
+            summary="Declare the unit's parent company and legal representative (related parties)")
+async def set_ownership(unit_id: str, body: OwnershipIn, call: TenantDep) -> dict:
+    return as_json(await rpc(call, "SetOwnership", pb.SetOwnershipRequest(unit_id=unit_id,
+                                                                          **body.model_dump())))
 
 
 @router.post("/units/{unit_id}/merge", summary="Merge this unit into another (it keeps its id)")

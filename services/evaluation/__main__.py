@@ -11,8 +11,11 @@ from services.kernel.service import Runtime, ServiceSpec, main
 
 
 def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-    registry = ServiceClient("registry", runtime.settings.service_addr("registry"), runtime.settings)
-    evaluation_pb2_grpc.add_EvaluationServicer_to_server(EvaluationApi(runtime, registry), server)
+    settings = runtime.settings
+    registry = ServiceClient("registry", settings.service_addr("registry"), settings)
+    institutions = ServiceClient("institutions", settings.service_addr("institutions"), settings)
+    evaluation_pb2_grpc.add_EvaluationServicer_to_server(
+        EvaluationApi(runtime, registry, institutions), server)
     return [evaluation_pb2.DESCRIPTOR.services_by_name["Evaluation"].full_name]
 
 

@@ -1,5 +1,5 @@
-"""The evaluation service's gRPC servicer: proto ⇄ handlers, and the registry asked on the
-caller's behalf (the unit, the veto check)."""
+"""The evaluation service's gRPC servicer: proto ⇄ handlers, and the registry (the unit, the veto
+check) and the institutions service (an institution's engagement) asked on the caller's behalf."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from google.protobuf.json_format import MessageToDict
 
 from greenladder.evaluation.v1 import evaluation_pb2 as pb
 from greenladder.evaluation.v1 import evaluation_pb2_grpc
+from greenladder.institutions.v1 import institutions_pb2
+from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
 from greenladder.registry.v1 import registry_pb2
 from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
 from services.evaluation import handlers
@@ -22,6 +24,8 @@ from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient
 from services.kernel.service import Runtime
 from services.kernel.tenancy import current_tenant
+
+UNIT_KEYS = ("id", "uscc", "site", "name", "kind", "location", "city", "industry")
 
 
 def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationView:
@@ -34,13 +38,17 @@ def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationV
         result_json=result_json or e.result_json, total=e.total, passed=e.passed,
         vetoed=e.vetoed, report_hash=e.report_hash, created_at=iso(e.created_at),
         submitted_at=iso(e.submitted_at) if e.submitted_at else "", assisted_by=e.assisted_by,
+        institution_uscc=e.institution_uscc, engagement_id=e.engagement_id,
+        claimed_total=e.claimed_total,
     )
 
 
 class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
-    def __init__(self, runtime: Runtime, registry: ServiceClient) -> None:
+    def __init__(self, runtime: Runtime, registry: ServiceClient,
+                 institutions: ServiceClient) -> None:
         self.rt = runtime
         self.registry = registry
+        self.institutions = institutions
 
     async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         return await asyncio.to_thread(
@@ -57,8 +65,7 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
         unit = await self.registry.on_behalf(self.registry.stub(RegistryStub).GetUnit,
                                              registry_pb2.GetUnitRequest(unit_id=unit_id),
                                              tenant=current_tenant())
-        return {k: getattr(unit, k) for k in ("id", "uscc", "site", "name", "kind", "location",
-                                               "city", "industry")}
+        return {k: getattr(unit, k) for k in UNIT_KEYS}
 
     async def ListSchemes(self, r, context):  # type: ignore[no-untyped-def]
         return pb.ListSchemesResponse(schemes=[
@@ -69,19 +76,37 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
             for _, s in sorted(schemes().items())
         ])
 
+    async def _standing(self, engagement_id: str) -> dict:
+        """The caller's (an institution's) engagement as the institutions service sees it now."""
+        got = await self.institutions.on_behalf(
+            self.institutions.stub(InstitutionsStub).CheckEngagement,
+            institutions_pb2.CheckEngagementRequest(engagement_id=engagement_id),
+            tenant=current_tenant())
+        e, inst = got.engagement, got.institution
+        return {"id": e.id, "institution_uscc": e.institution_uscc, "unit_id": e.unit_id,
+                "unit": json.loads(e.unit_json), "reports_accepted": got.reports_accepted,
+                "institution": {"uscc": inst.uscc, "name": inst.name, "address": inst.address,
+                                "legal_representative": inst.legal_representative}}
+
     async def CreateEvaluation(self, r, context):  # type: ignore[no-untyped-def]
-        unit = await self._unit(r.unit_id)
+        if r.engagement_id:
+            standing = await self._standing(r.engagement_id)
+            unit = {k: standing["unit"][k] for k in UNIT_KEYS}
+        else:
+            standing, unit = None, await self._unit(r.unit_id)
         evaluation = await self._run(handlers.create, unit=unit, scheme_id=r.scheme_id,
                                      scheme_version=r.scheme_version, request_id=r.request_id,
-                                     assisted_by=r.assisted_by)
+                                     assisted_by=r.assisted_by, engagement=standing)
         return await self._view(evaluation)
 
     async def GetEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         return await self._view(await self._run(handlers.get, evaluation_id=r.evaluation_id))
 
     async def ListEvaluations(self, r, context):  # type: ignore[no-untyped-def]
-        unit = await self._unit(r.unit_id)
-        evaluations = await self._run(handlers.of_unit, unit=unit)
+        if r.engagement_id:
+            evaluations = await self._run(handlers.of_engagement, engagement_id=r.engagement_id)
+        else:
+            evaluations = await self._run(handlers.of_unit, unit=await self._unit(r.unit_id))
         return pb.ListEvaluationsResponse(evaluations=[await self._view(e) for e in evaluations])
 
     async def SetValues(self, r, context):  # type: ignore[no-untyped-def]
@@ -109,6 +134,8 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
 
     async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
+        standing = (await self._standing(current.engagement_id)
+                    if current.path == "institution" else None)
         veto = await self.registry.on_behalf(
             self.registry.stub(RegistryStub).CheckVeto,
             registry_pb2.CheckVetoRequest(unit_id=current.unit_id), tenant=current_tenant())
@@ -117,7 +144,7 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
             veto=MessageToDict(veto, preserving_proto_field_name=True,
                                always_print_fields_with_no_presence=True),
             highlights=r.highlights, preparer=r.preparer, reviewer=r.reviewer, pledge=r.pledge,
-            claimed_total=r.claimed_total)
+            claimed_total=r.claimed_total, standing=standing)
         return await self._view(evaluation)
 
     async def GetReport(self, r, context):  # type: ignore[no-untyped-def]

@@ -23,7 +23,15 @@ from services.evaluation import report, scoring, store
 from services.evaluation.schemes import Scheme, get_scheme
 from services.evaluation.store import Evaluation, EvidenceBlob, EvidenceLink
 from services.kernel import clock
-from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
+from services.kernel.errors import (
+    DomainError,
+    Kind,
+    bounded,
+    forbidden,
+    invalid,
+    not_found,
+    precondition,
+)
 from services.kernel.identity import Identity, authorize, visible_scope
 from services.kernel.service import Runtime
 from services.kernel.uscc import parse_uscc
@@ -37,15 +45,28 @@ def rules() -> dict:
     return yaml.safe_load((Path(__file__).parent / "data" / "evaluation.yaml").read_text("utf-8"))
 
 
-def _load(s, ident: Identity, tenant: str, evaluation_id: str, roles: tuple[str, ...], *,  # type: ignore[no-untyped-def]
+def _load(s, ident: Identity, tenant: str, evaluation_id: str, *,  # type: ignore[no-untyped-def]
           write: bool = False) -> Evaluation:
     evaluation = store.get(session=s, evaluation_id=evaluation_id, for_update=write)
     if evaluation is None:
-        authorize(ident, tenant, roles, write=write)
+        authorize(ident, tenant, (*READ, "institution"), write=write)
         raise not_found("evaluation.not_found", evaluation_id=evaluation_id)
-    authorize(ident, tenant, roles, location=evaluation.unit_location, org=evaluation.unit_uscc,
-              write=write)
+    _authorize_on(ident, tenant, evaluation, write=write)
     return evaluation
+
+
+def _authorize_on(ident: Identity, tenant: str, evaluation: Evaluation, *, write: bool) -> None:
+    """A self-evaluation is written by the unit's enterprise; an institution's evaluation by the
+    institution alone. Both are read by the unit's enterprise, city, province and the ministry,
+    and an institution's also by the institution."""
+    if evaluation.path == "institution":
+        if any(g.role == "institution" and g.org == evaluation.institution_uscc
+               for g in ident.in_tenant(tenant, write=write)):
+            return
+        if write:
+            raise forbidden("evaluation.institution_writes", institution=evaluation.institution_uscc)
+    authorize(ident, tenant, OWN if write else READ, location=evaluation.unit_location,
+              org=evaluation.unit_uscc, write=write)
 
 
 def _draft(evaluation: Evaluation) -> None:
@@ -101,9 +122,19 @@ def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: 
 
 
 def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: str,
-           scheme_version: int, request_id: str, assisted_by: str) -> Evaluation:
-    """A self-evaluation of ``unit`` (as the registry gave it) under a pinned scheme version."""
-    authorize(ident, tenant, OWN, location=unit["location"], org=unit["uscc"], write=True)
+           scheme_version: int, request_id: str, assisted_by: str,
+           engagement: dict | None = None) -> Evaluation:
+    """A self-evaluation of ``unit`` (as the registry gave it) under a pinned scheme version, or,
+    with ``engagement`` (as the institutions service gave it), the engaged institution's."""
+    if engagement is None:
+        authorize(ident, tenant, OWN, location=unit["location"], org=unit["uscc"], write=True)
+    else:
+        authorize(ident, tenant, ("institution",), org=engagement["institution_uscc"], write=True)
+        if not engagement["reports_accepted"]:
+            raise precondition("evaluation.reports_not_accepted",
+                               institution=engagement["institution_uscc"])
+        if assisted_by:
+            raise invalid("evaluation.assisted_by_self_only")
     scheme = get_scheme(scheme_id, scheme_version or None)
     if scheme.category != unit["kind"]:
         raise invalid("evaluation.scheme_category", scheme=scheme_id, category=scheme.category,
@@ -116,12 +147,17 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: 
     try:
         with rt.db.session(tenant, write=True) as s:
             existing = store.by_request(session=s, created_by=ident.subject, request_id=request_id)
+            if existing is None and engagement is not None:
+                existing = store.by_engagement(session=s, engagement_id=engagement["id"])
             if existing is not None:
                 return existing  # a retried create returns the first draft
             evaluation = Evaluation(
                 id=store.new_id(), unit_id=unit["id"], unit_uscc=unit["uscc"],
                 unit_location=unit["location"], unit_json=json.dumps(unit, ensure_ascii=False),
                 scheme_id=scheme.id, scheme_version=scheme.version, assisted_by=assisted_by,
+                path="self" if engagement is None else "institution",
+                institution_uscc=engagement["institution_uscc"] if engagement else "",
+                engagement_id=engagement["id"] if engagement else "",
                 request_id=request_id, created_by=ident.subject, created_at=clock.now())
             s.add(evaluation)
             return evaluation
@@ -135,13 +171,24 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: 
 
 def get(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str) -> Evaluation:
     with rt.db.session(tenant) as s:
-        return _load(s, ident, tenant, evaluation_id, READ)
+        return _load(s, ident, tenant, evaluation_id)
 
 
 def of_unit(rt: Runtime, *, ident: Identity, tenant: str, unit: dict) -> list[Evaluation]:
     authorize(ident, tenant, READ, location=unit["location"], org=unit["uscc"])
     with rt.db.session(tenant) as s:
         return list(store.of_unit(session=s, unit_id=unit["id"]))
+
+
+def of_engagement(rt: Runtime, *, ident: Identity, tenant: str,
+                  engagement_id: str) -> list[Evaluation]:
+    """The evaluation done under an engagement, for the institution holding it."""
+    with rt.db.session(tenant) as s:
+        found = store.by_engagement(session=s, engagement_id=engagement_id)
+        if found is None:
+            return []
+        _authorize_on(ident, tenant, found, write=False)
+        return [found]
 
 
 def evidence(rt: Runtime, *, tenant: str, evaluation_id: str) -> list[tuple[EvidenceLink, EvidenceBlob]]:
@@ -155,7 +202,7 @@ def set_values(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
     """Merge indicator values and basic-requirement declarations into a draft. Every value is
     checked against the pinned scheme (indicator, type, unit) before anything is kept."""
     with rt.db.session(tenant, write=True) as s:
-        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        evaluation = _load(s, ident, tenant, evaluation_id, write=True)
         _draft(evaluation)
         merged = {**json.loads(evaluation.values_json), **values}
         merged = {k: v for k, v in merged.items() if v}          # an empty value clears it
@@ -186,7 +233,7 @@ def add_evidence(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: st
         raise invalid("evidence.content_mismatch", content_type=content_type)
     digest = hashlib.sha256(content).hexdigest()
     with rt.db.session(tenant, write=True) as s:
-        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        evaluation = _load(s, ident, tenant, evaluation_id, write=True)
         _draft(evaluation)
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
         if indicator_id not in {i.id for _, i in scheme.indicators()}:
@@ -208,15 +255,25 @@ def preview(rt: Runtime, *, ident: Identity, tenant: str,
             evaluation_id: str) -> tuple[Evaluation, scoring.Result]:
     """The score as the data stand now, every point explained; nothing is stored."""
     with rt.db.session(tenant) as s:
-        evaluation = _load(s, ident, tenant, evaluation_id, READ)
+        evaluation = _load(s, ident, tenant, evaluation_id)
     return evaluation, _score_held(evaluation)
 
 
 def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, veto: dict,
            highlights: str, preparer: str, reviewer: str, pledge: bool,
-           claimed_total: str) -> Evaluation:
+           claimed_total: str, standing: dict | None = None) -> Evaluation:
     """Freeze the evaluation, score it, and keep its report. The registry's veto check (as of
-    today) and the basic requirements come first: a veto names its condition and records."""
+    today) and the basic requirements come first: a veto names its condition and records.
+    An institution's report (``standing``: its engagement as the institutions service sees it
+    now) names a preparer and a reviewer and carries the institution's own claimed score."""
+    if standing is not None:
+        if not standing["reports_accepted"]:
+            raise precondition("evaluation.reports_not_accepted",
+                               institution=standing["institution"]["uscc"])
+        for key, value in (("preparer", preparer), ("reviewer", reviewer),
+                           ("claimed_total", claimed_total)):
+            if not value.strip():
+                raise invalid("evaluation.institution_requires", field=key)
     claimed = None
     if claimed_total.strip():
         try:
@@ -224,9 +281,11 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
         except InvalidOperation:
             raise invalid("value.not_a_number", id="claimed_total", value=claimed_total) from None
     with rt.db.session(tenant, write=True) as s:
-        evaluation = _load(s, ident, tenant, evaluation_id, OWN, write=True)
+        evaluation = _load(s, ident, tenant, evaluation_id, write=True)
         if evaluation.status == "submitted":
             return evaluation  # submitted already: a retry changes nothing
+        if (evaluation.path == "institution") != (standing is not None):
+            raise precondition("evaluation.engagement_required", evaluation_id=evaluation.id)
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
         result = _score_held(evaluation)
         links = store.evidence(session=s, evaluation_id=evaluation.id)
@@ -237,7 +296,8 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
         now = clock.now()
         content = report.build_report(report.ReportInput(
             evaluation_id=evaluation.id, tenant=tenant, unit=json.loads(evaluation.unit_json),
-            scheme=scheme, path=evaluation.path, institution=None,
+            scheme=scheme, path=evaluation.path,
+            institution=standing["institution"] if standing is not None else None,
             basic=json.loads(evaluation.basic_json), veto=veto, result=result, evidence=refs,
             highlights=highlights, preparer=preparer, reviewer=reviewer, pledge=pledge,
             claimed_total=claimed, submitted_at=clock.iso(now)))
@@ -249,6 +309,7 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
         evaluation.passed = result.passed and not vetoed
         evaluation.report_json = json.dumps(content, ensure_ascii=False)
         evaluation.report_hash = content["content_hash"]
+        evaluation.claimed_total = str(claimed) if claimed is not None else ""
         s.add(evaluation)
         rt.record(s, "evaluation.submitted", ev.EvaluationSubmitted(
             evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
@@ -258,7 +319,8 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
             evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
             scheme_version=scheme.version, total=evaluation.total, passed=evaluation.passed,
             vetoed=vetoed, claimed_total=str(claimed) if claimed is not None else "",
-            deviation=str(claimed - result.total) if claimed is not None else ""))
+            deviation=str(claimed - result.total) if claimed is not None else "",
+            institution_uscc=evaluation.institution_uscc, engagement_id=evaluation.engagement_id))
         return evaluation
 
 
@@ -266,7 +328,7 @@ def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
               fmt: str) -> tuple[bytes, str, str]:
     """The submitted evaluation's report as JSON, printable HTML or PDF."""
     with rt.db.session(tenant) as s:
-        evaluation = _load(s, ident, tenant, evaluation_id, READ)
+        evaluation = _load(s, ident, tenant, evaluation_id)
     if evaluation.status != "submitted":
         raise precondition("evaluation.not_submitted", evaluation_id=evaluation_id)
     content = json.loads(evaluation.report_json)

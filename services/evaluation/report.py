@@ -45,7 +45,7 @@ class ReportInput:
     unit: Mapping[str, Any]                   # id, uscc, name, kind, location, industry
     scheme: Scheme
     path: str                                 # "self" 自评价 | "institution" 第三方机构评价
-    institution: Mapping[str, Any] | None     # uscc, name
+    institution: Mapping[str, Any] | None     # uscc, name, legal_representative, address
     basic: Mapping[str, bool]                 # basic requirement id → met
     veto: Mapping[str, Any]                   # vetoed, on, conditions: [{condition, code,
                                               #   title, records: [ids]}]
@@ -98,7 +98,8 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         "level": result.level,
         "path": inp.path,
         "institution": None if inp.institution is None else {
-            "uscc": _text(inp.institution.get("uscc")), "name": _text(inp.institution.get("name"))},
+            key: _text(inp.institution.get(key))
+            for key in ("uscc", "name", "legal_representative", "address")},
         "basic_requirements": [
             {"id": r.id, "text_zh": r.text_zh, "text_en": r.text_en,
              "met": inp.basic.get(r.id) is True}
@@ -259,6 +260,8 @@ def _facts(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("评价方案", "Scheme", f"{scheme['title_zh']}（{scheme['id']} 第 {scheme['version']} 版）"),
         ("评价路径", "Path", f"{path_zh} {path_en}"),
         ("第三方机构", "Institution", f"{inst['name']}（{inst['uscc']}）" if inst else "—"),
+        *([("机构法定代表人", "Legal representative", inst.get("legal_representative", "")),
+           ("机构地址", "Address", inst.get("address", ""))] if inst else []),
         ("提交时间", "Submitted", report["submitted_at"]),
     ]
 

@@ -26,6 +26,9 @@ class Evaluation(SQLModel, table=True):
     scheme_version: int                                    # pinned (SPEC §4)
     path: str = Field(default="self", max_length=20)       # self | institution
     assisted_by: str = Field(default="", max_length=18)    # who helped write a self-evaluation
+    institution_uscc: str = Field(default="", max_length=18)   # the institution path: who evaluates
+    engagement_id: str = Field(default="", max_length=36, index=True)
+    claimed_total: str = Field(default="", max_length=20)  # the institution's own score
     status: str = Field(default="draft", max_length=20)    # draft | submitted
     values_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     basic_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
@@ -69,6 +72,10 @@ def get(*, session: Session, evaluation_id: str, for_update: bool = False) -> Ev
 def by_request(*, session: Session, created_by: str, request_id: str) -> Evaluation | None:
     return session.exec(select(Evaluation).where(Evaluation.created_by == created_by,
                                                  Evaluation.request_id == request_id)).first()
+
+
+def by_engagement(*, session: Session, engagement_id: str) -> Evaluation | None:
+    return session.exec(select(Evaluation).where(Evaluation.engagement_id == engagement_id)).first()
 
 
 def of_unit(*, session: Session, unit_id: str) -> Sequence[Evaluation]:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     registry_addr: str = ""
     evaluation_addr: str = ""
+    institutions_addr: str = ""
     session_hours: int = 12
     seed_demo: bool = False
 

@@ -61,11 +61,12 @@ class Identity:
     name: str = ""
 
     def in_tenant(self, tenant: str, *, write: bool = False) -> tuple[Grant, ...]:
-        """Grants usable in ``tenant``: its own, plus, to read, those a declared crossing lets in."""
+        """Grants usable in ``tenant``: its own, plus those a declared crossing lets in (a write
+        only through an ``act`` crossing)."""
         return tuple(
             g for g in self.grants
             if g.tenant == tenant
-            or (not write and crossing_for_read(g.role, g.tenant, tenant) is not None)
+            or crossing_for_read(g.role, g.tenant, tenant, write=write) is not None
         )
 
     def roles(self) -> set[str]:

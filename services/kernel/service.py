@@ -38,11 +38,13 @@ class Runtime:
     settings: Settings
     db: Database
 
-    def record(self, session, event_type: str, body, reason: str = "") -> None:  # type: ignore[no-untyped-def]
-        """Write a domain event into this tenant's outbox, in the caller's transaction."""
+    def record(self, session, event_type: str, body, reason: str = "",  # type: ignore[no-untyped-def]
+               *, tenant: str = "") -> None:
+        """Write a domain event into the outbox of the session's tenant (the call's, unless the
+        session is another tenant's under a declared store crossing), in the caller's transaction."""
         env = bus.record_event(
             session,
-            tenant=current_tenant(),
+            tenant=tenant or current_tenant(),
             service=self.name,
             prefix=self.settings.bus_prefix,
             event_type=event_type,

@@ -5,13 +5,16 @@ from pathlib import Path
 import grpc
 
 from greenladder.registry.v1 import registry_pb2, registry_pb2_grpc
+from services.kernel.rpc import ServiceClient
 from services.kernel.service import Runtime, ServiceSpec, main
 from services.registry.api import RegistryApi
 from services.registry.events import subscriptions
 
 
 def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-    registry_pb2_grpc.add_RegistryServicer_to_server(RegistryApi(runtime), server)
+    institutions = ServiceClient("institutions", runtime.settings.service_addr("institutions"),
+                                 runtime.settings)
+    registry_pb2_grpc.add_RegistryServicer_to_server(RegistryApi(runtime, institutions), server)
     return [registry_pb2.DESCRIPTOR.services_by_name["Registry"].full_name]
 
 

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from greenladder.common.v1 import common_pb2
+from greenladder.institutions.v1 import institutions_pb2
+from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
 from greenladder.registry.v1 import registry_pb2 as pb
 from greenladder.registry.v1 import registry_pb2_grpc
 from services.kernel.clock import iso
 from services.kernel.identity import current_identity
-from services.kernel.rpc import current_language
+from services.kernel.rpc import ServiceClient, current_language
 from services.kernel.service import Runtime
 from services.kernel.tenancy import current_tenant
 from services.registry import domain, handlers
@@ -25,7 +27,9 @@ def unit_pb(u: Unit) -> pb.Unit:
         merged_into=u.merged_into, uscc_checksum_override=u.uscc_checksum_override,
         uscc_override_reason=u.uscc_override_reason, park_level=u.park_level,
         park_boundary=u.park_boundary, created_at=iso(u.created_at),
-        updated_at=iso(u.updated_at), version=u.version,
+        updated_at=iso(u.updated_at), version=u.version, parent_uscc=u.parent_uscc,
+        legal_representative=u.legal_representative, legal_rep_key=u.legal_rep_key,
+        legal_rep_masked=u.legal_rep_masked, ownership_declared=bool(u.legal_rep_key),
     )
     if u.industrial_value_added_share is not None:
         msg.industrial_value_added_share = u.industrial_value_added_share
@@ -78,8 +82,9 @@ def import_pb(rows: list[dict]) -> common_pb2.ImportResult:
 
 
 class RegistryApi(registry_pb2_grpc.RegistryServicer):
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, institutions: ServiceClient) -> None:
         self.rt = runtime
+        self.institutions = institutions
 
     async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         return await asyncio.to_thread(
@@ -207,8 +212,28 @@ class RegistryApi(registry_pb2_grpc.RegistryServicer):
         return import_pb(await self._run(handlers.import_compliance, content=r.content,
                                          fmt=r.format, lang=current_language()))
 
+    async def SetOwnership(self, r, context):  # type: ignore[no-untyped-def]
+        return unit_pb(await self._run(handlers.set_ownership, unit_id=r.unit_id,
+                                       parent_uscc=r.parent_uscc,
+                                       legal_representative=r.legal_representative,
+                                       legal_rep_id=r.legal_rep_id))
+
+    async def _engaged(self, unit_id: str) -> bool:
+        """An institution (and nobody else with a role here) asks about a unit: the institutions
+        service says, on its behalf, whether it holds an accepted engagement on it."""
+        tenant = current_tenant()
+        roles = {g.role for g in current_identity().in_tenant(tenant)}
+        if roles & set(handlers.READ) or "institution" not in roles:
+            return False
+        await self.institutions.on_behalf(
+            self.institutions.stub(InstitutionsStub).CheckEngagement,
+            institutions_pb2.CheckEngagementRequest(unit_id=unit_id), tenant=tenant)
+        return True
+
     async def CheckVeto(self, r, context):  # type: ignore[no-untyped-def]
-        unit, outcome, rows = await self._read(handlers.check_veto, unit_id=r.unit_id, on=r.on)
+        engaged = await self._engaged(r.unit_id)
+        unit, outcome, rows = await self._read(handlers.check_veto, unit_id=r.unit_id, on=r.on,
+                                              engaged=engaged)
         lang = current_language()
         return pb.VetoResult(
             unit_id=unit.id, on=outcome.on.isoformat(), window_from=outcome.window_from.isoformat(),

@@ -17,9 +17,10 @@ from greenladder.events.v1 import events_pb2 as ev
 from services.kernel import bulk, clock
 from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
 from services.kernel.identity import Identity, Scope, authorize, city_prefix, visible_scope
+from services.kernel.personid import parse_person_id
 from services.kernel.service import Runtime
 from services.kernel.tenancy import is_tenant, prefecture_of, reporting_tenant, validate_location
-from services.kernel.uscc import parse_uscc
+from services.kernel.uscc import parse_uscc, validate_uscc
 from services.registry import domain, store
 from services.registry.store import (
     ComplianceRecord,
@@ -163,6 +164,32 @@ def rename_unit(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str, new_
         _change(s, ident, unit.id, "renamed", old, name, day, reason)
         rt.record(s, "unit.renamed", ev.UnitRenamed(unit_id=unit.id, old_name=old, new_name=name,
                                                     effective_on=day.isoformat()), reason)
+        return unit
+
+
+def set_ownership(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str, parent_uscc: str,
+                  legal_representative: str, legal_rep_id: str) -> Unit:
+    """The unit's parent company or controlling shareholder and its legal representative, which
+    the institutions service compares to find related parties (SPEC §9). History is kept."""
+    parent = validate_uscc(parent_uscc).code if parent_uscc.strip() else ""
+    name = bounded(" ".join(legal_representative.split()), "legal_representative", 100)
+    if not name:
+        raise invalid("field.required", field="legal_representative")
+    person = parse_person_id(legal_rep_id)
+    with rt.db.session(tenant, write=True) as s:
+        unit = _unit_for(s, ident, tenant, unit_id, WRITE, write=True)
+        if parent == unit.uscc:
+            raise invalid("unit.parent_is_self", uscc=parent)
+        if (unit.parent_uscc, unit.legal_representative, unit.legal_rep_key) == (parent, name, person.key):
+            return unit  # already so: a retry changes nothing
+        old = f"{unit.parent_uscc}/{unit.legal_representative}/{unit.legal_rep_masked}"
+        changed = unit.legal_rep_key != person.key
+        unit.parent_uscc, unit.legal_representative = parent, name
+        unit.legal_rep_key, unit.legal_rep_masked = person.key, person.masked
+        _touch(unit)
+        _change(s, ident, unit.id, "ownership", old, f"{parent}/{name}/{person.masked}", None, "")
+        rt.record(s, "unit.ownership_declared", ev.UnitOwnershipDeclared(
+            unit_id=unit.id, parent_uscc=parent, legal_rep_changed=changed))
         return unit
 
 
@@ -541,20 +568,28 @@ def import_compliance(rt: Runtime, *, ident: Identity, tenant: str, content: byt
     return bulk.each_row(rows, lang, apply)
 
 
-def check_veto(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str,
-               on: str) -> tuple[Unit, domain.VetoOutcome, dict[str, ComplianceRecord]]:
+def check_veto(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str, on: str,
+               engaged: bool = False) -> tuple[Unit, domain.VetoOutcome, dict[str, ComplianceRecord]]:
     """SPEC §5 on a day. The records of units merged into this one count, and for a park those
     of its member enterprises (and theirs). An enterprise sees which of other units' records
-    vetoes it, but not their descriptions or references."""
+    vetoes it, but not their descriptions or references; so does an institution, and only for a
+    unit the institutions service says it holds an accepted engagement on (``engaged``)."""
     day = clock.optional_day(on, "on") or clock.today()
     with rt.db.session(tenant) as s:
-        unit = _unit_for(s, ident, tenant, unit_id, READ)
+        if engaged:
+            authorize(ident, tenant, ("institution",))
+            found = store.get_unit(session=s, unit_id=unit_id)
+            if found is None:
+                raise not_found("unit.not_found", unit_id=unit_id)
+            unit = found
+        else:
+            unit = _unit_for(s, ident, tenant, unit_id, READ)
         ids = [unit.id]
         if unit.kind == "park":
             ids += [m.id for m in store.park_members(session=s, park_id=unit.id)]
         ids += [a for i in list(ids) for a in store.absorbed_into(session=s, unit_id=i)]
         rows = {r.id: r for r in store.compliance_records(session=s, unit_ids=ids)}
-    if visible_scope(ident, tenant, READ).org:
+    if engaged or visible_scope(ident, tenant, READ).org:
         rows = {k: (r if r.unit_id == unit.id else _redacted(r)) for k, r in rows.items()}
     outcome = domain.check_veto(
         [domain.Record(r.id, r.kind, r.occurred_on, r.ended_on) for r in rows.values()], day)

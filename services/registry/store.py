@@ -33,6 +33,11 @@ class Unit(SQLModel, table=True):
     industrial_value_added_share: float | None = None
     park_boundary: str = Field(default="", max_length=2000)
     green_level: str = Field(default="", max_length=20)   # highest active list level (from listing)
+    # Ownership (SPEC §9 related parties): declared by the enterprise; the ID number only as a key.
+    parent_uscc: str = Field(default="", max_length=18)
+    legal_representative: str = Field(default="", max_length=100)
+    legal_rep_key: str = Field(default="", max_length=64)
+    legal_rep_masked: str = Field(default="", max_length=18)
     created_at: datetime
     updated_at: datetime
     version: int = 1

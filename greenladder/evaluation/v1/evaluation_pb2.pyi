@@ -106,6 +106,7 @@ class CreateEvaluationRequest(_message.Message):
     SCHEME_VERSION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ASSISTED_BY_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     scheme_id: _builtins.str
     scheme_version: _builtins.int
@@ -114,6 +115,8 @@ class CreateEvaluationRequest(_message.Message):
     """idempotency key: the same key returns the same draft"""
     assisted_by: _builtins.str
     """USCC of an institution that helped prepare a self-evaluation"""
+    engagement_id: _builtins.str
+    """the institution path: an institution's accepted engagement"""
     def __init__(
         self,
         *,
@@ -122,10 +125,11 @@ class CreateEvaluationRequest(_message.Message):
         scheme_version: _builtins.int = ...,
         request_id: _builtins.str = ...,
         assisted_by: _builtins.str = ...,
+        engagement_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "request_id", b"request_id", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "engagement_id", b"engagement_id", "request_id", b"request_id", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -155,15 +159,19 @@ class ListEvaluationsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     UNIT_ID_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
+    engagement_id: _builtins.str
+    """or: the evaluation done under this engagement (institutions)"""
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
+        engagement_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -382,6 +390,9 @@ class EvaluationView(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
     ASSISTED_BY_FIELD_NUMBER: _builtins.int
+    INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    CLAIMED_TOTAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     unit_id: _builtins.str
     scheme_id: _builtins.str
@@ -401,6 +412,9 @@ class EvaluationView(_message.Message):
     created_at: _builtins.str
     submitted_at: _builtins.str
     assisted_by: _builtins.str
+    institution_uscc: _builtins.str
+    engagement_id: _builtins.str
+    claimed_total: _builtins.str
     @_builtins.property
     def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___Evidence]: ...
     def __init__(
@@ -423,10 +437,13 @@ class EvaluationView(_message.Message):
         created_at: _builtins.str = ...,
         submitted_at: _builtins.str = ...,
         assisted_by: _builtins.str = ...,
+        institution_uscc: _builtins.str = ...,
+        engagement_id: _builtins.str = ...,
+        claimed_total: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "basic_json", b"basic_json", "created_at", b"created_at", "evidence", b"evidence", "id", b"id", "passed", b"passed", "path", b"path", "report_hash", b"report_hash", "result_json", b"result_json", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "status", b"status", "submitted_at", b"submitted_at", "total", b"total", "unit_id", b"unit_id", "values_json", b"values_json", "vetoed", b"vetoed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "basic_json", b"basic_json", "claimed_total", b"claimed_total", "created_at", b"created_at", "engagement_id", b"engagement_id", "evidence", b"evidence", "id", b"id", "institution_uscc", b"institution_uscc", "passed", b"passed", "path", b"path", "report_hash", b"report_hash", "result_json", b"result_json", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "status", b"status", "submitted_at", b"submitted_at", "total", b"total", "unit_id", b"unit_id", "values_json", b"values_json", "vetoed", b"vetoed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

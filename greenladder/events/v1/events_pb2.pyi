@@ -175,6 +175,31 @@ class UnitRenamed(_message.Message):
 Global___UnitRenamed: _TypeAlias = UnitRenamed  # noqa: Y015
 
 @_typing.final
+class UnitOwnershipDeclared(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PARENT_USCC_FIELD_NUMBER: _builtins.int
+    LEGAL_REP_CHANGED_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    parent_uscc: _builtins.str
+    legal_rep_changed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        parent_uscc: _builtins.str = ...,
+        legal_rep_changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_rep_changed", b"legal_rep_changed", "parent_uscc", b"parent_uscc", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnitOwnershipDeclared: _TypeAlias = UnitOwnershipDeclared  # noqa: Y015
+
+@_typing.final
 class UnitRelocated(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -455,6 +480,7 @@ class EvaluationScored(_message.Message):
     CLAIMED_TOTAL_FIELD_NUMBER: _builtins.int
     DEVIATION_FIELD_NUMBER: _builtins.int
     INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
     evaluation_id: _builtins.str
     unit_id: _builtins.str
     scheme_id: _builtins.str
@@ -467,6 +493,8 @@ class EvaluationScored(_message.Message):
     deviation: _builtins.str
     """claimed − platform"""
     institution_uscc: _builtins.str
+    engagement_id: _builtins.str
+    """the institution path: the engagement it was done under"""
     def __init__(
         self,
         *,
@@ -480,14 +508,215 @@ class EvaluationScored(_message.Message):
         claimed_total: _builtins.str = ...,
         deviation: _builtins.str = ...,
         institution_uscc: _builtins.str = ...,
+        engagement_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["claimed_total", b"claimed_total", "deviation", b"deviation", "evaluation_id", b"evaluation_id", "institution_uscc", b"institution_uscc", "passed", b"passed", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "total", b"total", "unit_id", b"unit_id", "vetoed", b"vetoed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["claimed_total", b"claimed_total", "deviation", b"deviation", "engagement_id", b"engagement_id", "evaluation_id", b"evaluation_id", "institution_uscc", b"institution_uscc", "passed", b"passed", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "total", b"total", "unit_id", b"unit_id", "vetoed", b"vetoed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EvaluationScored: _TypeAlias = EvaluationScored  # noqa: Y015
+
+@_typing.final
+class InstitutionRegistered(_message.Message):
+    """--- institutions (all in the national tenant) ----------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    name: _builtins.str
+    created: _builtins.bool
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        name: _builtins.str = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "name", b"name", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstitutionRegistered: _TypeAlias = InstitutionRegistered  # noqa: Y015
+
+@_typing.final
+class InstitutionVerified(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstitutionVerified: _TypeAlias = InstitutionVerified  # noqa: Y015
+
+@_typing.final
+class FilingChanged(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    PROVINCE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    province: _builtins.str
+    status: _builtins.str
+    """active | revoked"""
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        province: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["province", b"province", "status", b"status", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FilingChanged: _TypeAlias = FilingChanged  # noqa: Y015
+
+@_typing.final
+class EngagementAccepted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    UNIT_TENANT_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    CAP_USED_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    institution_uscc: _builtins.str
+    unit_id: _builtins.str
+    unit_tenant: _builtins.str
+    level: _builtins.str
+    year: _builtins.int
+    cap_used: _builtins.int
+    """national projects of the legal representative that year, after"""
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        institution_uscc: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        unit_tenant: _builtins.str = ...,
+        level: _builtins.str = ...,
+        year: _builtins.int = ...,
+        cap_used: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_used", b"cap_used", "engagement_id", b"engagement_id", "institution_uscc", b"institution_uscc", "level", b"level", "unit_id", b"unit_id", "unit_tenant", b"unit_tenant", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementAccepted: _TypeAlias = EngagementAccepted  # noqa: Y015
+
+@_typing.final
+class EngagementCancelled(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    UNIT_TENANT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    institution_uscc: _builtins.str
+    unit_id: _builtins.str
+    unit_tenant: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        institution_uscc: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        unit_tenant: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "institution_uscc", b"institution_uscc", "reason", b"reason", "unit_id", b"unit_id", "unit_tenant", b"unit_tenant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementCancelled: _TypeAlias = EngagementCancelled  # noqa: Y015
+
+@_typing.final
+class InstitutionSanctioned(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SANCTION_ID_FIELD_NUMBER: _builtins.int
+    USCC_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    STARTS_ON_FIELD_NUMBER: _builtins.int
+    ENDS_ON_FIELD_NUMBER: _builtins.int
+    sanction_id: _builtins.str
+    uscc: _builtins.str
+    kind: _builtins.str
+    scope: _builtins.str
+    starts_on: _builtins.str
+    ends_on: _builtins.str
+    def __init__(
+        self,
+        *,
+        sanction_id: _builtins.str = ...,
+        uscc: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        scope: _builtins.str = ...,
+        starts_on: _builtins.str = ...,
+        ends_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ends_on", b"ends_on", "kind", b"kind", "sanction_id", b"sanction_id", "scope", b"scope", "starts_on", b"starts_on", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstitutionSanctioned: _TypeAlias = InstitutionSanctioned  # noqa: Y015
+
+@_typing.final
+class WorkReportSubmitted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    year: _builtins.int
+    late: _builtins.bool
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        year: _builtins.int = ...,
+        late: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["late", b"late", "uscc", b"uscc", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkReportSubmitted: _TypeAlias = WorkReportSubmitted  # noqa: Y015
 
 @_typing.final
 class EntryAdded(_message.Message):

@@ -41,6 +41,11 @@ class Unit(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    PARENT_USCC_FIELD_NUMBER: _builtins.int
+    LEGAL_REPRESENTATIVE_FIELD_NUMBER: _builtins.int
+    LEGAL_REP_KEY_FIELD_NUMBER: _builtins.int
+    LEGAL_REP_MASKED_FIELD_NUMBER: _builtins.int
+    OWNERSHIP_DECLARED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     kind: _builtins.str
     """factory | park | supply_chain"""
@@ -71,6 +76,14 @@ class Unit(_message.Message):
     created_at: _builtins.str
     updated_at: _builtins.str
     version: _builtins.int
+    parent_uscc: _builtins.str
+    """Ownership, declared by the enterprise (SPEC §9 related parties): parent company or
+    controlling shareholder, and the legal representative (the ID number only as a key).
+    """
+    legal_representative: _builtins.str
+    legal_rep_key: _builtins.str
+    legal_rep_masked: _builtins.str
+    ownership_declared: _builtins.bool
     def __init__(
         self,
         *,
@@ -93,10 +106,15 @@ class Unit(_message.Message):
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         version: _builtins.int = ...,
+        parent_uscc: _builtins.str = ...,
+        legal_representative: _builtins.str = ...,
+        legal_rep_key: _builtins.str = ...,
+        legal_rep_masked: _builtins.str = ...,
+        ownership_declared: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_industrial_value_added_share", b"_industrial_value_added_share", "industrial_value_added_share", b"industrial_value_added_share"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_industrial_value_added_share", b"_industrial_value_added_share", "city", b"city", "created_at", b"created_at", "id", b"id", "industrial_value_added_share", b"industrial_value_added_share", "industry", b"industry", "kind", b"kind", "location", b"location", "merged_into", b"merged_into", "name", b"name", "park_boundary", b"park_boundary", "park_level", b"park_level", "site", b"site", "status", b"status", "tenant", b"tenant", "updated_at", b"updated_at", "uscc", b"uscc", "uscc_checksum_override", b"uscc_checksum_override", "uscc_override_reason", b"uscc_override_reason", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_industrial_value_added_share", b"_industrial_value_added_share", "city", b"city", "created_at", b"created_at", "id", b"id", "industrial_value_added_share", b"industrial_value_added_share", "industry", b"industry", "kind", b"kind", "legal_rep_key", b"legal_rep_key", "legal_rep_masked", b"legal_rep_masked", "legal_representative", b"legal_representative", "location", b"location", "merged_into", b"merged_into", "name", b"name", "ownership_declared", b"ownership_declared", "parent_uscc", b"parent_uscc", "park_boundary", b"park_boundary", "park_level", b"park_level", "site", b"site", "status", b"status", "tenant", b"tenant", "updated_at", b"updated_at", "uscc", b"uscc", "uscc_checksum_override", b"uscc_checksum_override", "uscc_override_reason", b"uscc_override_reason", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__industrial_value_added_share: _TypeAlias = _typing.Literal["industrial_value_added_share"]  # noqa: Y015
     _WhichOneofArgType__industrial_value_added_share: _TypeAlias = _typing.Literal["_industrial_value_added_share", b"_industrial_value_added_share"]  # noqa: Y015
@@ -1058,3 +1076,33 @@ class VetoResult(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VetoResult: _TypeAlias = VetoResult  # noqa: Y015
+
+@_typing.final
+class SetOwnershipRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PARENT_USCC_FIELD_NUMBER: _builtins.int
+    LEGAL_REPRESENTATIVE_FIELD_NUMBER: _builtins.int
+    LEGAL_REP_ID_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    parent_uscc: _builtins.str
+    """empty: none"""
+    legal_representative: _builtins.str
+    legal_rep_id: _builtins.str
+    """居民身份证号码 (GB 11643)"""
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        parent_uscc: _builtins.str = ...,
+        legal_representative: _builtins.str = ...,
+        legal_rep_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_rep_id", b"legal_rep_id", "legal_representative", b"legal_representative", "parent_uscc", b"parent_uscc", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetOwnershipRequest: _TypeAlias = SetOwnershipRequest  # noqa: Y015

@@ -148,6 +148,11 @@ class RegistryStub:
                 request_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.CheckVetoRequest.SerializeToString,
                 response_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.VetoResult.FromString,
                 _registered_method=True)
+        self.SetOwnership = channel.unary_unary(
+                '/greenladder.registry.v1.Registry/SetOwnership',
+                request_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.SetOwnershipRequest.SerializeToString,
+                response_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.Unit.FromString,
+                _registered_method=True)
 
 
 class RegistryServicer:
@@ -288,6 +293,12 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetOwnership(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -400,6 +411,11 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.CheckVeto,
                     request_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.CheckVetoRequest.FromString,
                     response_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.VetoResult.SerializeToString,
+            ),
+            'SetOwnership': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetOwnership,
+                    request_deserializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.SetOwnershipRequest.FromString,
+                    response_serializer=greenladder_dot_registry_dot_v1_dot_registry__pb2.Unit.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -999,6 +1015,33 @@ class Registry:
             '/greenladder.registry.v1.Registry/CheckVeto',
             greenladder_dot_registry_dot_v1_dot_registry__pb2.CheckVetoRequest.SerializeToString,
             greenladder_dot_registry_dot_v1_dot_registry__pb2.VetoResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetOwnership(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenladder.registry.v1.Registry/SetOwnership',
+            greenladder_dot_registry_dot_v1_dot_registry__pb2.SetOwnershipRequest.SerializeToString,
+            greenladder_dot_registry_dot_v1_dot_registry__pb2.Unit.FromString,
             options,
             channel_credentials,
             insecure,

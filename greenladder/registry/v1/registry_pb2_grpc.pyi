@@ -59,6 +59,7 @@ class RegistryStub:
     ListComplianceRecords: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListComplianceRecordsResponse]
     ImportComplianceRecords: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ImportRequest, _common_pb2.ImportResult]
     CheckVeto: _grpc.UnaryUnaryMultiCallable[_registry_pb2.CheckVetoRequest, _registry_pb2.VetoResult]
+    SetOwnership: _grpc.UnaryUnaryMultiCallable[_registry_pb2.SetOwnershipRequest, _registry_pb2.Unit]
 
 @_typing.type_check_only
 class RegistryAsyncStub(RegistryStub):
@@ -90,6 +91,7 @@ class RegistryAsyncStub(RegistryStub):
     ListComplianceRecords: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetUnitRequest, _registry_pb2.ListComplianceRecordsResponse]  # type: ignore[assignment]
     ImportComplianceRecords: _aio.UnaryUnaryMultiCallable[_registry_pb2.ImportRequest, _common_pb2.ImportResult]  # type: ignore[assignment]
     CheckVeto: _aio.UnaryUnaryMultiCallable[_registry_pb2.CheckVetoRequest, _registry_pb2.VetoResult]  # type: ignore[assignment]
+    SetOwnership: _aio.UnaryUnaryMultiCallable[_registry_pb2.SetOwnershipRequest, _registry_pb2.Unit]  # type: ignore[assignment]
 
 class RegistryServicer(metaclass=_abc_1.ABCMeta):
     """The registry (SPEC §3): units of the three kinds, their history, parks' members, supply chains'
@@ -250,5 +252,12 @@ class RegistryServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.CheckVetoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.VetoResult, _abc.Awaitable[_registry_pb2.VetoResult]]: ...
+
+    @_abc_1.abstractmethod
+    def SetOwnership(
+        self,
+        request: _registry_pb2.SetOwnershipRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.Unit, _abc.Awaitable[_registry_pb2.Unit]]: ...
 
 def add_RegistryServicer_to_server(servicer: RegistryServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
