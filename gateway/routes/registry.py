@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from gateway.deps import TenantDep
 from greenladder.common.v1 import common_pb2
+from greenladder.common.v1.common_pb2_grpc import AuditStub
 from greenladder.registry.v1 import registry_pb2 as pb
 from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
 from services.kernel.errors import invalid
@@ -277,11 +278,11 @@ async def check_veto(unit_id: str, call: TenantDep, on: str = "") -> dict:
     return as_json(await rpc(call, "CheckVeto", pb.CheckVetoRequest(unit_id=unit_id, on=on)))
 
 
-@router.get("/audit/registry", summary="Verify the registry's event hash chain in this tenant")
-async def verify_chain(call: TenantDep) -> dict:
-    from greenladder.common.v1.common_pb2_grpc import AuditStub
-
-    client = call.clients.registry
+@router.get("/audit/{service}",
+            summary="Verify a service's event hash chain in this tenant (institutions: 000000)")
+async def verify_chain(service: Literal["registry", "evaluation", "institutions"],
+                       call: TenantDep) -> dict:
+    client = getattr(call.clients, service)
     return as_json(await call(client, client.stub(AuditStub).VerifyChain,
                               common_pb2.VerifyChainRequest()))
 

@@ -77,7 +77,7 @@ def _draft(evaluation: Evaluation) -> None:
 # --- values ---------------------------------------------------------------------------------------
 
 
-def _stored(value: dict) -> scoring.Value:
+def stored_value(value: dict) -> scoring.Value:
     """A stored value as the scorer takes it."""
     if "yearly" in value:
         return scoring.Yearly(value["yearly"], value.get("unit", ""))
@@ -89,7 +89,7 @@ def _stored(value: dict) -> scoring.Value:
 
 
 def _score(scheme: Scheme, values: dict[str, dict], basic: dict[str, bool]) -> scoring.Result:
-    return scoring.score(scheme, {k: _stored(v) for k, v in values.items()}, basic=basic)
+    return scoring.score(scheme, {k: stored_value(v) for k, v in values.items()}, basic=basic)
 
 
 def _score_held(evaluation: Evaluation) -> scoring.Result:
@@ -407,8 +407,8 @@ def _carry(scheme: Scheme, values: dict[str, dict]) -> tuple[dict[str, scoring.V
     carried: dict[str, scoring.Value] = {}
     dropped: list[str] = []
     for indicator_id, value in sorted(values.items()):
-        if scoring.accepts(scheme, indicator_id, _stored(value)):
-            carried[indicator_id] = _stored(value)
+        if scoring.accepts(scheme, indicator_id, stored_value(value)):
+            carried[indicator_id] = stored_value(value)
         else:
             dropped.append(indicator_id)
     return carried, dropped

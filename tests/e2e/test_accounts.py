@@ -122,6 +122,10 @@ def test_openapi_documents_every_route(stack):  # type: ignore[no-untyped-def]
     paths = spec["paths"]
     for path in ("/api/v1/auth/login", "/api/v1/tenants/{tenant}/units",
                  "/api/v1/tenants/{tenant}/units/{unit_id}/veto", "/api/v1/accounts",
-                 "/api/v1/national/views/units"):
+                 "/api/v1/national/views/units", "/api/v1/tenants/{tenant}/engagements",
+                 "/api/v1/tenants/{tenant}/institutions/{uscc}/sanctions",
+                 "/api/v1/public/institutions/{uscc}/track-record",
+                 "/api/v1/tenants/{tenant}/units/{unit_id}/ownership",
+                 "/api/v1/tenants/{tenant}/audit/{service}"):
         assert path in paths, path
     assert httpx.get(f"{stack.gateway_url}/docs").status_code == 200

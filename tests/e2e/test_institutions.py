@@ -258,3 +258,12 @@ def test_who_sees_which_institution_and_engagement(stack, as_user, demo_institut
     assert as_user("zhejiang").post(f"{ZJ}/institutions/{code}/sanctions", json={
         "kind": "warning", "reason": "x", "decision": "y"}).status_code == 404
     assert as_user("factory").get(f"{N}/institutions").status_code == 403
+
+
+def test_the_institutions_chain_is_national_and_verifiable(as_user, demo_institution):  # type: ignore[no-untyped-def]
+    chain = as_user("ministry").get(f"{N}/audit/institutions")
+    assert chain.status_code == 200, chain.text
+    assert chain.json()["ok"] and chain.json()["length"] >= 3   # registered, verified, filed …
+    evaluation_chain = as_user("jiangsu").get(f"{JS}/audit/evaluation")
+    assert evaluation_chain.status_code == 200 and evaluation_chain.json()["ok"]
+    assert as_user("jiangsu").get(f"{N}/audit/institutions").status_code == 403
