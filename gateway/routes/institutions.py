@@ -29,9 +29,7 @@ async def rpc(call: TenantCall, name: str, request):  # type: ignore[no-untyped-
 
 def engagement_json(e: pb.Engagement) -> dict:
     out = as_json(e)
-    unit = json.loads(out.pop("unit_json") or "{}")
-    unit.pop("legal_rep_key", None)  # a key for comparing, not for showing
-    out["unit"] = unit
+    out["unit"] = json.loads(out.pop("unit_json") or "{}")
     return out
 
 

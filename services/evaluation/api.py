@@ -109,7 +109,16 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
             evaluations = await self._run(handlers.of_unit, unit=await self._unit(r.unit_id))
         return pb.ListEvaluationsResponse(evaluations=[await self._view(e) for e in evaluations])
 
+    async def _writable(self, evaluation_id: str) -> tuple[Evaluation, dict | None]:
+        """The evaluation, if the caller may change it, and for an institution's draft its
+        engagement as it stands now (a cancelled engagement or a 不采信 stops the work)."""
+        current = await self._run(handlers.writable, evaluation_id=evaluation_id)
+        if current.path == "institution" and current.status == "draft":
+            return current, await self._standing(current.engagement_id)
+        return current, None
+
     async def SetValues(self, r, context):  # type: ignore[no-untyped-def]
+        await self._writable(r.evaluation_id)
         values = {
             v.indicator_id: handlers.parse_value(
                 v.indicator_id, amount=v.amount, unit=v.unit, option=v.option,
@@ -121,6 +130,7 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
         return await self._view(evaluation)
 
     async def AddEvidence(self, r, context):  # type: ignore[no-untyped-def]
+        await self._writable(r.evaluation_id)
         link = await self._run(handlers.add_evidence, evaluation_id=r.evaluation_id,
                                indicator_id=r.indicator_id, filename=r.filename,
                                content_type=r.content_type, content=r.content)
@@ -133,9 +143,9 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
                                 json.dumps(handlers.result_dict(result), ensure_ascii=False))
 
     async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
-        current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
-        standing = (await self._standing(current.engagement_id)
-                    if current.path == "institution" else None)
+        current, standing = await self._writable(r.evaluation_id)
+        if current.status == "submitted":
+            return await self._view(current)  # submitted already: a retry changes nothing
         veto = await self.registry.on_behalf(
             self.registry.stub(RegistryStub).CheckVeto,
             registry_pb2.CheckVetoRequest(unit_id=current.unit_id), tenant=current_tenant())

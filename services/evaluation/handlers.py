@@ -161,9 +161,11 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, scheme_id: 
                 request_id=request_id, created_by=ident.subject, created_at=clock.now())
             s.add(evaluation)
             return evaluation
-    except IntegrityError:
+    except IntegrityError:  # a concurrent create with the same key or for the same engagement
         with rt.db.session(tenant) as s:
             existing = store.by_request(session=s, created_by=ident.subject, request_id=request_id)
+            if existing is None and engagement is not None:
+                existing = store.by_engagement(session=s, engagement_id=engagement["id"])
         if existing is None:
             raise
         return existing
@@ -182,13 +184,22 @@ def of_unit(rt: Runtime, *, ident: Identity, tenant: str, unit: dict) -> list[Ev
 
 def of_engagement(rt: Runtime, *, ident: Identity, tenant: str,
                   engagement_id: str) -> list[Evaluation]:
-    """The evaluation done under an engagement, for the institution holding it."""
+    """The evaluation done under an engagement, for whoever may read it."""
+    authorize(ident, tenant, (*READ, "institution"))
     with rt.db.session(tenant) as s:
         found = store.by_engagement(session=s, engagement_id=engagement_id)
         if found is None:
             return []
         _authorize_on(ident, tenant, found, write=False)
         return [found]
+
+
+def writable(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str) -> Evaluation:
+    """The evaluation, if the caller may change it (checked again when it is changed)."""
+    with rt.db.session(tenant) as s:
+        evaluation = _load(s, ident, tenant, evaluation_id)
+    _authorize_on(ident, tenant, evaluation, write=True)
+    return evaluation
 
 
 def evidence(rt: Runtime, *, tenant: str, evaluation_id: str) -> list[tuple[EvidenceLink, EvidenceBlob]]:

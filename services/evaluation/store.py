@@ -27,7 +27,7 @@ class Evaluation(SQLModel, table=True):
     path: str = Field(default="self", max_length=20)       # self | institution
     assisted_by: str = Field(default="", max_length=18)    # who helped write a self-evaluation
     institution_uscc: str = Field(default="", max_length=18)   # the institution path: who evaluates
-    engagement_id: str = Field(default="", max_length=36, index=True)
+    engagement_id: str = Field(default="", max_length=36)    # unique when set (migration 0002)
     claimed_total: str = Field(default="", max_length=20)  # the institution's own score
     status: str = Field(default="draft", max_length=20)    # draft | submitted
     values_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))

@@ -136,7 +136,8 @@ class InstitutionsApi(institutions_pb2_grpc.InstitutionsServicer):
     async def Engage(self, r, context):  # type: ignore[no-untyped-def]
         tenant = current_tenant()
         unit = await self.registry.on_behalf(self.registry.stub(RegistryStub).GetUnit,
-                                             registry_pb2.GetUnitRequest(unit_id=r.unit_id),
+                                             registry_pb2.GetUnitRequest(
+                                                 unit_id=r.unit_id, with_ownership_key=True),
                                              tenant=tenant)
         held = await self.evaluation.on_behalf(
             self.evaluation.stub(EvaluationStub).ListEvaluations,
@@ -149,8 +150,13 @@ class InstitutionsApi(institutions_pb2_grpc.InstitutionsServicer):
         return engagement_pb(e)
 
     async def CancelEngagement(self, r, context):  # type: ignore[no-untyped-def]
-        return engagement_pb(await self._run(handlers.cancel, engagement_id=r.engagement_id,
-                                             reason=r.reason))
+        e = await self._run(handlers.get_engagement, engagement_id=r.engagement_id)
+        held = await self.evaluation.on_behalf(
+            self.evaluation.stub(EvaluationStub).ListEvaluations,
+            evaluation_pb2.ListEvaluationsRequest(engagement_id=e.id), tenant=e.unit_tenant)
+        return engagement_pb(await self._run(
+            handlers.cancel, engagement_id=r.engagement_id, reason=r.reason,
+            submitted=any(x.status == "submitted" for x in held.evaluations)))
 
     async def GetEngagement(self, r, context):  # type: ignore[no-untyped-def]
         return engagement_pb(await self._run(handlers.get_engagement,

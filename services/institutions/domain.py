@@ -216,7 +216,6 @@ def track_record(projects: Sequence[Project], removals: dict[str, date]) -> dict
     for p in projects:
         first[p.unit_key] = min(first.get(p.unit_key, p.started_on), p.started_on)
     removed = sum(1 for unit, day in first.items() if unit in removals and removals[unit] >= day)
-    units = first
     mean = (sum(deviations, Decimal(0)) / len(deviations)).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP) if deviations else None
     return {
@@ -225,5 +224,5 @@ def track_record(projects: Sequence[Project], removals: dict[str, date]) -> dict
         "mean_abs_deviation": "" if mean is None else str(mean),
         "max_abs_deviation": str(max(deviations)) if deviations else "",
         "units_removed_later": removed,
-        "removed_share": _pct(removed, len(units)),
+        "removed_share": _pct(removed, len(first)),
     }

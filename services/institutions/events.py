@@ -16,7 +16,7 @@ def subscriptions(_rt: Runtime) -> list[Subscription]:
         # evaluation_score_to_institution_record).
         Subscription(name="institutions-evaluation-scored", service="evaluation",
                      event_type="evaluation.scored", handler=handlers.on_evaluation_scored,
-                     route=handlers.to_national),
+                     route=handlers.scored_to_national),
         # Units removed after an institution evaluated them count in its track record.
         Subscription(name="institutions-entry-removed", service="listing",
                      event_type="entry.removed", handler=handlers.on_entry_removed,

@@ -35,7 +35,7 @@ from services.kernel.errors import (
     precondition,
 )
 from services.kernel.identity import Grant, Identity, authorize
-from services.kernel.personid import parse_person_id
+from services.kernel.personid import parse_person_id, person_secret
 from services.kernel.service import Runtime
 from services.kernel.uscc import validate_uscc
 
@@ -134,7 +134,8 @@ def register(rt: Runtime, *, ident: Identity, tenant: str, raw: dict) -> tuple[I
     if tenant != NATIONAL:
         raise precondition("institution.national_only", tenant=tenant)
     authorize(ident, tenant, ("institution", "ministry"), org=uscc, write=True)
-    person = parse_person_id(raw["legal_rep_id"]) if raw["legal_rep_id"].strip() else None
+    person = (parse_person_id(raw["legal_rep_id"], secret=person_secret(rt.settings))
+              if raw["legal_rep_id"].strip() else None)
     now = clock.now()
     with rt.db.session(NATIONAL, write=True) as s:
         inst = store.institution(session=s, uscc=uscc, for_update=True)
@@ -147,6 +148,11 @@ def register(rt: Runtime, *, ident: Identity, tenant: str, raw: dict) -> tuple[I
                                created_at=now, updated_at=now)
         elif inst.status == "removed":
             raise precondition("institution.removed", uscc=uscc)
+        elif inst.status == "verified" and (
+                (person is not None and person.key != inst.legal_rep_key)
+                or profile["parent_uscc"] != inst.parent_uscc):
+            # The cap and the related parties hang on these: the ministry verifies them again.
+            inst.status, inst.verified_at = "unverified", None
         inst.name = profile.pop("name")
         inst.legal_representative = profile.pop("legal_representative")
         inst.parent_uscc = profile.pop("parent_uscc")
@@ -188,20 +194,30 @@ def _institution(s: Session, uscc: str, *, for_update: bool = False) -> Institut
     return inst
 
 
+def _scope(s: Session, ident: Identity, tenant: str,
+           roles: tuple[str, ...]) -> tuple[list[str] | None, Grant]:
+    """The institutions the caller may see here (None: all) and the grant it sees them with: the
+    ministry all (in a province, those filed there); a province and its cities those filed with
+    it; an institution only itself, wherever it calls from."""
+    grant = authorize(ident, tenant, roles)
+    _store_tenant(tenant)
+    if grant.role == "institution":
+        return sorted({g.org for g in ident.in_tenant(tenant) if g.role == "institution"}), grant
+    if tenant == NATIONAL:
+        return None, grant
+    return [f.uscc for f in store.filings(session=s, province=tenant)], grant
+
+
 def _visible(s: Session, ident: Identity, tenant: str, uscc: str) -> tuple[Institution, bool]:
-    """The institution, if the caller may see it, and whether its staff list may be shown:
-    the ministry and the institution itself in 000000; a province (or its cities) only for
-    institutions that have filed with it."""
-    store_tenant = _store_tenant(tenant)
-    grant = authorize(ident, tenant, ("ministry", "institution", "province", "city"))
+    """The institution, if the caller may see it, and whether its staff list may be shown (to
+    the ministry, the filing province and the institution itself; not to cities)."""
+    scope, grant = _scope(s, ident, tenant, ("ministry", "institution", "province", "city"))
     inst = _institution(s, uscc)
-    if tenant == store_tenant:
-        if grant.role == "institution" and not _own(ident, tenant, inst.uscc):
+    if scope is not None and inst.uscc not in scope:
+        if grant.role == "institution":
             raise forbidden("auth.not_your_unit")
-        return inst, True
-    if not store.filings(session=s, uscc=inst.uscc, province=tenant) and grant.role != "ministry":
         raise not_found("institution.not_found", uscc=inst.uscc)
-    return inst, grant.role in ("province", "ministry")
+    return inst, grant.role != "city"
 
 
 def _own(ident: Identity, tenant: str, uscc: str) -> bool:
@@ -215,18 +231,10 @@ def get(rt: Runtime, *, ident: Identity, tenant: str, uscc: str) -> dict:
 
 
 def list_institutions(rt: Runtime, *, ident: Identity, tenant: str) -> list[dict]:
-    grant = authorize(ident, tenant, ("ministry", "institution", "province", "city"))
-    _store_tenant(tenant)
     with rt.db.session(NATIONAL) as s:
-        if tenant == NATIONAL and grant.role == "ministry":
-            rows = store.institutions(session=s)
-        elif tenant == NATIONAL:
-            rows = store.institutions(session=s, usccs=[g.org for g in ident.in_tenant(tenant)
-                                                       if g.role == "institution"])
-        else:
-            rows = store.institutions(session=s, usccs=[f.uscc for f in store.filings(
-                session=s, province=tenant)])
-        return [_view(s, i, full=grant.role != "city") for i in rows]
+        scope, grant = _scope(s, ident, tenant, ("ministry", "institution", "province", "city"))
+        return [_view(s, i, full=grant.role != "city")
+                for i in store.institutions(session=s, usccs=scope)]
 
 
 def _view(s: Session, inst: Institution, *, full: bool) -> dict:
@@ -245,9 +253,7 @@ def _view(s: Session, inst: Institution, *, full: bool) -> dict:
 
 def file(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, reason: str) -> Filing:
     """A province records that a verified institution works in it."""
-    authorize(ident, tenant, ("province",), write=True)
-    if tenant == NATIONAL:
-        raise precondition("filing.province_only")
+    authorize(ident, tenant, ("province",), write=True)  # a province grant is never national
     reason = bounded(reason, "reason", 500)
     with rt.db.session(_store_tenant(tenant), write=True) as s:
         inst = _institution(s, uscc)
@@ -329,7 +335,8 @@ def engage(rt: Runtime, *, ident: Identity, tenant: str, unit: dict, institution
 def _engage(rt: Runtime, s: Session, ident: Identity, tenant: str, unit: dict, code: str,
             level: str, request_id: str, assisted_by: Iterable[str]) -> Engagement:
     r, today = rules(), clock.today()
-    inst = _institution(s, code)
+    # Locking the institution serialises its engagements: the checks below hold until commit.
+    inst = _institution(s, code, for_update=True)
     if inst.status != "verified":
         raise precondition("institution.not_verified", uscc=code, status=inst.status)
     filing = s.get(Filing, (code, tenant))
@@ -365,7 +372,10 @@ def _engage(rt: Runtime, s: Session, ident: Identity, tenant: str, unit: dict, c
         id=store.new_id(), institution_uscc=code, legal_rep_key=inst.legal_rep_key,
         unit_id=unit["id"], unit_tenant=tenant, unit_uscc=unit["uscc"],
         unit_location=unit["location"], unit_name=unit["name"],
-        unit_json=json.dumps(unit, ensure_ascii=False), category=unit["kind"], level=level,
+        # The legal representative's key served its comparison; it is not kept with the engagement.
+        unit_json=json.dumps({k: v for k, v in unit.items() if k != "legal_rep_key"},
+                             ensure_ascii=False),
+        category=unit["kind"], level=level,
         year=today.year, engaged_on=today, counted=counted, request_id=request_id,
         created_by=ident.subject,
         created_at=clock.now())
@@ -377,14 +387,14 @@ def _engage(rt: Runtime, s: Session, ident: Identity, tenant: str, unit: dict, c
 
 
 def _engagement_grant(ident: Identity, tenant: str, e: Engagement, *, write: bool = False) -> Grant:
-    """Who may see (or act on) an engagement: the ministry; the institution; and in the unit's
-    tenant its province, its city and its enterprise."""
+    """Who may see an engagement: the ministry; the institution; and in the unit's tenant its
+    province, its city and its enterprise. All of them but the city may also cancel it."""
     for g in ident.in_tenant(tenant, write=write):
         if g.role == "ministry" or (g.role == "institution" and g.org == e.institution_uscc):
             return g
         if tenant == e.unit_tenant and (
                 g.role == "province"
-                or (g.role == "city" and g.covers_location(e.unit_location))
+                or (g.role == "city" and not write and g.covers_location(e.unit_location))
                 or (g.role == "enterprise" and g.org == e.unit_uscc)):
             return g
     raise forbidden("auth.not_your_unit")
@@ -406,10 +416,11 @@ def get_engagement(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: 
         return _engagement(s, ident, tenant, engagement_id)
 
 
-def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str,
-           reason: str) -> Engagement:
+def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str, reason: str,
+           submitted: bool) -> Engagement:
     """Either party, the unit's province or the ministry cancels an engagement before its
-    evaluation is scored; its place under the cap is released."""
+    evaluation is submitted (``submitted``: the evaluation service says one is); its place under
+    the cap is released."""
     reason = bounded(reason, "reason", 500)
     if not reason:
         raise invalid("field.required", field="reason")
@@ -417,8 +428,9 @@ def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str,
         e = _engagement(s, ident, tenant, engagement_id, write=True)
         if e.status == "cancelled":
             return e
-        if e.status != "accepted":
-            raise precondition("engagement.not_cancellable", engagement_id=e.id, status=e.status)
+        if e.status != "accepted" or submitted:
+            raise precondition("engagement.not_cancellable", engagement_id=e.id,
+                               status="submitted" if submitted else e.status)
         if e.counted:
             row = store.lock_counter(session=s, legal_rep_key=e.legal_rep_key, year=e.year)
             row.used = max(0, row.used - 1)
@@ -434,10 +446,7 @@ def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str,
 def list_engagements(rt: Runtime, *, ident: Identity, tenant: str, institution_uscc: str,
                      unit_id: str, year: int) -> list[Engagement]:
     """The engagements the caller may see, filtered."""
-    grants = [g for g in ident.in_tenant(tenant)
-              if g.role in ("ministry", "institution", "province", "city", "enterprise")]
-    if not grants:
-        authorize(ident, tenant, ("ministry", "institution", "province", "city", "enterprise"))
+    authorize(ident, tenant, ("ministry", "institution", "province", "city", "enterprise"))
     with rt.db.session(_store_tenant(tenant)) as s:
         rows = store.engagements(session=s, institution_uscc=institution_uscc.strip().upper(),
                                  unit_tenant="" if tenant == NATIONAL else tenant,
@@ -533,14 +542,8 @@ def list_work_reports(rt: Runtime, *, ident: Identity, tenant: str, uscc: str,
                       year: int) -> tuple[list[tuple[WorkReport, int]], list[str], date | None]:
     """Work reports the caller may see, each with the platform's own count of projects, and
     for a year past its due day the verified institutions that have not reported."""
-    grant = authorize(ident, tenant, ("ministry", "institution", "province"))
-    with rt.db.session(_store_tenant(tenant)) as s:
-        if tenant != NATIONAL:
-            scope = [f.uscc for f in store.filings(session=s, province=tenant)]
-        elif grant.role == "ministry":
-            scope = None
-        else:
-            scope = [g.org for g in ident.in_tenant(tenant) if g.role == "institution"]
+    with rt.db.session(NATIONAL) as s:
+        scope, _ = _scope(s, ident, tenant, ("ministry", "institution", "province"))
         if uscc:
             scope = [u for u in (scope if scope is not None else [uscc.strip().upper()])
                      if u == uscc.strip().upper()]
@@ -563,9 +566,11 @@ def sanction(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, kind: str,
     directory is the ministry's."""
     grant = authorize(ident, tenant, ("ministry", "province"), write=True)
     r = rules()
+    if kind not in r.sanction_kinds:
+        raise invalid("sanction.kind", value=kind, allowed="/".join(r.sanction_kinds))
     allowed = r.sanction_kinds if grant.role == "ministry" and tenant == NATIONAL else r.province_may
     if kind not in allowed:
-        raise invalid("sanction.kind", value=kind, allowed="/".join(allowed))
+        raise forbidden("sanction.not_yours", value=kind, allowed="/".join(allowed))
     reason, decision = bounded(reason, "reason", 2000), bounded(decision, "decision", 200)
     for key, value in (("reason", reason), ("decision", decision)):
         if not value:
@@ -580,6 +585,9 @@ def sanction(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, kind: str,
         inst = _institution(s, uscc, for_update=True)
         if tenant != NATIONAL and not store.filings(session=s, uscc=inst.uscc, province=tenant):
             raise not_found("institution.not_found", uscc=inst.uscc)
+        for earlier in store.sanctions(session=s, uscc=inst.uscc):
+            if (earlier.kind, earlier.scope, earlier.decision) == (kind, tenant, decision):
+                return earlier  # the same decision sent again: one sanction
         row = Sanction(id=store.new_id(), uscc=inst.uscc, kind=kind, scope=tenant, reason=reason,
                        decision=decision, starts_on=start, ends_on=end, decided_by=ident.subject,
                        decided_at=clock.now())
@@ -639,14 +647,21 @@ def track_record(rt: Runtime, *, uscc: str) -> dict:
 
 def on_evaluation_scored(session: Session, env: ev.Envelope) -> None:
     """An institution's evaluation was scored: its claimed score and the deviation complete the
-    engagement. Self-evaluations concern no institution."""
+    engagement. An engagement cancelled meanwhile was in fact carried out: it is completed and
+    counted again. Self-evaluations concern no institution."""
     scored = ev.EvaluationScored()
     env.body.Unpack(scored)
     if not scored.engagement_id:
         return
     e = store.engagement(session=session, engagement_id=scored.engagement_id, for_update=True)
-    if e is None:
+    if e is None or e.unit_tenant != env.tenant or e.institution_uscc != scored.institution_uscc:
         raise not_found("engagement.not_found", engagement_id=scored.engagement_id)
+    if e.status == "completed":
+        return  # one evaluation per engagement; it is recorded already
+    if e.status == "cancelled" and e.counted:
+        row = store.lock_counter(session=session, legal_rep_key=e.legal_rep_key, year=e.year)
+        row.used += 1
+        session.add(row)
     e.status, e.evaluation_id = "completed", scored.evaluation_id
     e.claimed_total, e.platform_total, e.deviation = (scored.claimed_total, scored.total,
                                                       scored.deviation)
@@ -668,5 +683,13 @@ def on_entry_removed(session: Session, env: ev.Envelope) -> None:
 
 
 def to_national(_env: ev.Envelope) -> str:
-    """Both events act on the national registry of institutions."""
+    """Removals act on the national registry of institutions."""
     return NATIONAL
+
+
+def scored_to_national(env: ev.Envelope) -> str:
+    """An institution's evaluation acts on the national registry; a self-evaluation stays home
+    (its consumer records it as seen, nothing else)."""
+    scored = ev.EvaluationScored()
+    env.body.Unpack(scored)
+    return NATIONAL if scored.engagement_id else env.tenant

@@ -100,13 +100,16 @@ def record_event(
     event_type: str,
     body: Message,
     reason: str = "",
+    actor_tenant: str = "",
 ) -> events_pb2.Envelope:
-    """Append an event to the outbox and the tenant's chain, inside the caller's transaction."""
+    """Append an event to the outbox and the tenant's chain, inside the caller's transaction.
+    The actor is described by its grant in ``actor_tenant`` (where it acted), by default the
+    chain's tenant."""
     # FOR UPDATE serialises appenders on PostgreSQL; on SQLite the write transaction already
     # holds the file's write lock (BEGIN IMMEDIATE).
     head = session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one()
     ident = peek_identity()
-    grant = next(iter(ident.in_tenant(tenant)), None) if ident else None
+    grant = next(iter(ident.in_tenant(actor_tenant or tenant)), None) if ident else None
     env = events_pb2.Envelope(
         event_id=str(uuid.uuid4()),
         tenant=tenant,

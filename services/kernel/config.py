@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     tenants: str = ""
 
     keys_dir: Path | None = None            # default var/keys
+    person_key_secret: str = ""             # HMAC secret for ID-number keys; default <keys>/person-key
     internal_token_seconds: int = 300
 
     log_level: str = "INFO"

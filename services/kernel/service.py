@@ -45,6 +45,7 @@ class Runtime:
         env = bus.record_event(
             session,
             tenant=tenant or current_tenant(),
+            actor_tenant=current_tenant(),
             service=self.name,
             prefix=self.settings.bus_prefix,
             event_type=event_type,

@@ -20,7 +20,7 @@ from services.registry import domain, handlers
 from services.registry.store import ComplianceRecord, Plan, PlanEntry, SupplierLink, Target, Unit
 
 
-def unit_pb(u: Unit) -> pb.Unit:
+def unit_pb(u: Unit, *, with_ownership_key: bool = False) -> pb.Unit:
     msg = pb.Unit(
         id=u.id, kind=u.kind, uscc=u.uscc, site=u.site, name=u.name, location=u.location,
         city=u.city, tenant=current_tenant(), industry=u.industry, status=u.status,
@@ -28,7 +28,8 @@ def unit_pb(u: Unit) -> pb.Unit:
         uscc_override_reason=u.uscc_override_reason, park_level=u.park_level,
         park_boundary=u.park_boundary, created_at=iso(u.created_at),
         updated_at=iso(u.updated_at), version=u.version, parent_uscc=u.parent_uscc,
-        legal_representative=u.legal_representative, legal_rep_key=u.legal_rep_key,
+        legal_representative=u.legal_representative,
+        legal_rep_key=u.legal_rep_key if with_ownership_key else "",
         legal_rep_masked=u.legal_rep_masked, ownership_declared=bool(u.legal_rep_key),
     )
     if u.industrial_value_added_share is not None:
@@ -111,7 +112,8 @@ class RegistryApi(registry_pb2_grpc.RegistryServicer):
         return pb.RegisterUnitResponse(unit=unit_pb(unit), created=created)
 
     async def GetUnit(self, r, context):  # type: ignore[no-untyped-def]
-        return unit_pb(await self._read(handlers.get_unit, unit_id=r.unit_id))
+        return unit_pb(await self._read(handlers.get_unit, unit_id=r.unit_id),
+                       with_ownership_key=r.with_ownership_key)
 
     async def FindUnits(self, r, context):  # type: ignore[no-untyped-def]
         units, token = await self._read(

@@ -17,7 +17,7 @@ from greenladder.events.v1 import events_pb2 as ev
 from services.kernel import bulk, clock
 from services.kernel.errors import DomainError, Kind, bounded, invalid, not_found, precondition
 from services.kernel.identity import Identity, Scope, authorize, city_prefix, visible_scope
-from services.kernel.personid import parse_person_id
+from services.kernel.personid import parse_person_id, person_secret
 from services.kernel.service import Runtime
 from services.kernel.tenancy import is_tenant, prefecture_of, reporting_tenant, validate_location
 from services.kernel.uscc import parse_uscc, validate_uscc
@@ -41,14 +41,18 @@ OFFICIAL = ("city", "province")
 
 
 def _unit_for(session: Session, ident: Identity, tenant: str, unit_id: str,
-              roles: tuple[str, ...], *, write: bool = False) -> Unit:
-    """The unit, if it exists in this tenant and the caller may act on it with ``roles``.
+              roles: tuple[str, ...], *, write: bool = False, confined: bool = True) -> Unit:
+    """The unit, if it exists in this tenant and the caller may act on it with ``roles``
+    (``confined``: a city to its city, an enterprise to its own units).
     Ids are random: a city learns that a unit exists outside it (403), not what it is."""
     unit = store.get_unit(session=session, unit_id=unit_id, for_update=write)
     if unit is None:
         authorize(ident, tenant, roles, write=write)
         raise not_found("unit.not_found", unit_id=unit_id)
-    authorize(ident, tenant, roles, location=unit.location, org=unit.uscc, write=write)
+    if confined:
+        authorize(ident, tenant, roles, location=unit.location, org=unit.uscc, write=write)
+    else:
+        authorize(ident, tenant, roles, write=write)
     return unit
 
 
@@ -175,7 +179,7 @@ def set_ownership(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str, pa
     name = bounded(" ".join(legal_representative.split()), "legal_representative", 100)
     if not name:
         raise invalid("field.required", field="legal_representative")
-    person = parse_person_id(legal_rep_id)
+    person = parse_person_id(legal_rep_id, secret=person_secret(rt.settings))
     with rt.db.session(tenant, write=True) as s:
         unit = _unit_for(s, ident, tenant, unit_id, WRITE, write=True)
         if parent == unit.uscc:
@@ -576,14 +580,9 @@ def check_veto(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str, on: s
     unit the institutions service says it holds an accepted engagement on (``engaged``)."""
     day = clock.optional_day(on, "on") or clock.today()
     with rt.db.session(tenant) as s:
-        if engaged:
-            authorize(ident, tenant, ("institution",))
-            found = store.get_unit(session=s, unit_id=unit_id)
-            if found is None:
-                raise not_found("unit.not_found", unit_id=unit_id)
-            unit = found
-        else:
-            unit = _unit_for(s, ident, tenant, unit_id, READ)
+        # An engaged institution is let in by the institutions service's word, not by a role.
+        unit = _unit_for(s, ident, tenant, unit_id, ("institution",) if engaged else READ,
+                         confined=not engaged)
         ids = [unit.id]
         if unit.kind == "park":
             ids += [m.id for m in store.park_members(session=s, park_id=unit.id)]

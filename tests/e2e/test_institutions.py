@@ -116,8 +116,14 @@ def test_the_institution_path_in_two_provinces(stack, as_user, demo_institution,
     report = inst.get(f"{path}/report").json()
     assert report["institution"]["uscc"] == DEMO and report["institution"]["name"] == "绿评认证中心"
     assert (report["reviewer"], report["deviation"]) == ("刘工", "3.78")
+    # Once submitted, the engagement can no longer be cancelled (its place stays taken).
+    late = ent.post(f"{JS}/engagements/{engagement['id']}/cancel", json={"reason": "改选"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "engagement.not_cancellable"
     # The deviation reaches the engagement and the public track record.
     wait_for(lambda: ent.get(f"{JS}/engagements/{engagement['id']}").json()["status"] == "completed")
+    again = inst.post(f"{path}/submit", json={"pledge": True, "preparer": "张工", "reviewer": "刘工",
+                                              "claimed_total": "75.00"})
+    assert again.status_code == 200 and again.json()["report_hash"] == done.json()["report_hash"]
     record = Api(stack.gateway_url).get(f"/api/v1/public/institutions/{DEMO}/track-record").json()
     assert record["scored"] >= 1 and record["max_abs_deviation"] == "3.78"
     assert any(p["year"] == engagement["year"] and p["level"] == "national"
@@ -187,7 +193,11 @@ def test_a_machine_client_institution_and_a_provincial_sanction(stack, as_user):
     assert sanction.status_code == 201 and sanction.json()["active"], sanction.text
     removal = js.post(f"{JS}/institutions/{code}/sanctions", json={
         "kind": "removal", "reason": "x", "decision": "y"})
-    assert removal.status_code == 422 and removal.json()["error"]["code"] == "sanction.kind"
+    assert removal.status_code == 403 and removal.json()["error"]["code"] == "sanction.not_yours"
+    resent = js.post(f"{JS}/institutions/{code}/sanctions", json={
+        "kind": "not_accepted", "reason": "报告数据失实", "decision": "苏工信节〔2026〕1号",
+        "ends_on": "2027-06-30"})
+    assert resent.json()["id"] == sanction.json()["id"]     # the same decision is one sanction
     blocked = machine.post(f"/api/v1/tenants/320000/evaluations/{created.json()['id']}/submit",
                            json={"pledge": True, "preparer": "a", "reviewer": "b", "claimed_total": "60"})
     assert blocked.status_code == 409
@@ -198,9 +208,20 @@ def test_a_machine_client_institution_and_a_provincial_sanction(stack, as_user):
     record = Api(stack.gateway_url).get(f"/api/v1/public/institutions/{code}/track-record").json()
     assert record["sanctions"][0]["decision"] == "苏工信节〔2026〕1号"
     assert set(record["not_yet_fed"]) == {"spot_checks_failed", "objections_upheld"}
-    # Cancelling releases the place; a cancelled engagement cannot be evaluated under.
+    # A city reads engagements but does not cancel them; the enterprise does, and the
+    # institution's draft under it can no longer be worked on.
+    by_city = as_user("nanjing").post(f"{JS}/engagements/{engagement['id']}/cancel",
+                                      json={"reason": "x"})
+    assert by_city.status_code == 403
     cancelled = ent.post(f"{JS}/engagements/{engagement['id']}/cancel", json={"reason": "改选机构"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    stopped = machine.patch(f"{JS}/evaluations/{created.json()['id']}/values",
+                            json={"values": [], "basic": BASIC})
+    assert stopped.status_code == 409 and stopped.json()["error"]["code"] == "engagement.not_active"
+    # A new legal representative sends the institution back to the ministry for verification.
+    changed = machine.put(f"{N}/institutions/{code}", json=profile(
+        name="机器评价所", legal_rep_id=person_id(12)))
+    assert changed.status_code == 200 and changed.json()["status"] == "unverified"
 
 
 def test_work_reports_and_who_is_overdue(as_user, demo_institution):  # type: ignore[no-untyped-def]

@@ -167,12 +167,14 @@ def test_a_defective_rules_file_is_refused(path: tuple[str, str], value: object)
 
 def test_person_ids_are_checked_and_kept_as_key_and_mask() -> None:
     good = person_id(7)
-    parsed = parse_person_id(good.lower())
+    parsed = parse_person_id(good.lower(), secret=b"s1")
     assert parsed.masked == good[:4] + "*" * 10 + good[14:] and len(parsed.key) == 64
+    assert parsed.key == parse_person_id(good, secret=b"s1").key
+    assert parsed.key != parse_person_id(good, secret=b"s2").key   # keyed: no plain hash
     for bad, code in ((good[:-1], "person_id.format"), (good[:10] + "13" + good[12:], "person_id.birth_date"),
                       (good[:-1] + ("0" if good[-1] != "0" else "1"), "person_id.checksum")):
         with pytest.raises(DomainError) as err:
-            parse_person_id(bad)
+            parse_person_id(bad, secret=b"s1")
         assert err.value.code == code
 
 

@@ -82,6 +82,7 @@ class Unit(_message.Message):
     """
     legal_representative: _builtins.str
     legal_rep_key: _builtins.str
+    """only when asked for (GetUnit with_ownership_key)"""
     legal_rep_masked: _builtins.str
     ownership_declared: _builtins.bool
     def __init__(
@@ -200,15 +201,19 @@ class GetUnitRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     UNIT_ID_FIELD_NUMBER: _builtins.int
+    WITH_OWNERSHIP_KEY_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
+    with_ownership_key: _builtins.bool
+    """the legal representative's key, for the institutions service"""
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
+        with_ownership_key: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit_id", b"unit_id", "with_ownership_key", b"with_ownership_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -20,11 +20,14 @@ def upgrade() -> None:
     with op.batch_alter_table('evaluation') as batch:
         for name, length in COLUMNS:
             batch.add_column(sa.Column(name, sa.String(length), nullable=False, server_default=''))
-        batch.create_index('ix_evaluation_engagement_id', ['engagement_id'], unique=False)
+    # One evaluation per engagement: unique where set (PostgreSQL and SQLite partial indexes).
+    op.create_index('uq_evaluation_engagement', 'evaluation', ['engagement_id'], unique=True,
+                    postgresql_where=sa.text("engagement_id <> ''"),
+                    sqlite_where=sa.text("engagement_id <> ''"))
 
 
 def downgrade() -> None:
+    op.drop_index('uq_evaluation_engagement', table_name='evaluation')
     with op.batch_alter_table('evaluation') as batch:
-        batch.drop_index('ix_evaluation_engagement_id')
         for name, _ in reversed(COLUMNS):
             batch.drop_column(name)
