@@ -131,6 +131,11 @@ def test_the_institution_path_in_two_provinces(stack, as_user, demo_institution,
     # Zhejiang: refused until the institution files there, then the same path works.
     zj_code, zj_ent = zhejiang_enterprise
     zj_unit = own_unit(zj_ent, ZJ, zj_code, "330106", legal_rep=902)
+    own = zj_ent.post(f"{ZJ}/evaluations", json={"unit_id": zj_unit["id"],   # the self path there
+                                                 "scheme_id": "gbt36132-2025"})
+    assert own.status_code == 201 and own.json()["path"] == "self", own.text
+    assert ent.get(f"{ZJ}/evaluations/{own.json()['id']}").status_code == 403
+    assert inst.get(f"{ZJ}/evaluations/{own.json()['id']}").status_code == 403
     refused = engage(zj_ent, ZJ, zj_unit["id"])
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "engagement.not_filed"
     assert as_user("zhejiang").post(f"{ZJ}/institutions/{DEMO}/filing", json={}).status_code == 200
