@@ -49,7 +49,7 @@ Accounts (username / password):
   nanjing     / demo-city-1          (南京市 320100)
   suzhou      / demo-city-2          (苏州市 320500)
   factory     / demo-enterprise-1    (enterprise 91320100MA1N2P3Q43 in 320000)
-  institution / demo-institution-1   (third-party institution)
+  institution / demo-institution-1   (third-party institution 91110108MA01XYA126, national)
   expert      / demo-expert-1
   partner     / demo-partner-1
 

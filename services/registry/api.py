@@ -12,6 +12,7 @@ from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
 from greenladder.registry.v1 import registry_pb2 as pb
 from greenladder.registry.v1 import registry_pb2_grpc
 from services.kernel.clock import iso
+from services.kernel.errors import DomainError, forbidden
 from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient, current_language
 from services.kernel.service import Runtime
@@ -227,9 +228,14 @@ class RegistryApi(registry_pb2_grpc.RegistryServicer):
         roles = {g.role for g in current_identity().in_tenant(tenant)}
         if roles & set(handlers.READ) or "institution" not in roles:
             return False
-        await self.institutions.on_behalf(
-            self.institutions.stub(InstitutionsStub).CheckEngagement,
-            institutions_pb2.CheckEngagementRequest(unit_id=unit_id), tenant=tenant)
+        try:
+            await self.institutions.on_behalf(
+                self.institutions.stub(InstitutionsStub).CheckEngagement,
+                institutions_pb2.CheckEngagementRequest(unit_id=unit_id), tenant=tenant)
+        except DomainError as exc:
+            if exc.code == "engagement.not_found":
+                raise forbidden("unit.not_engaged", unit_id=unit_id) from None
+            raise
         return True
 
     async def CheckVeto(self, r, context):  # type: ignore[no-untyped-def]

@@ -200,7 +200,8 @@ def test_only_the_engaged_institution_may_act_on_an_engagement(stack, call, enga
     assert veto.unit_id == unit_id and not veto.vetoed
     with pytest.raises(grpc.RpcError) as err:
         reg.call("CheckVeto", rpb.CheckVetoRequest(unit_id=unit_id), tenant="320000", grants=other)
-    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_code(err.value) == "unit.not_engaged"
     with pytest.raises(grpc.RpcError) as err:            # nor any other registry read
         reg.call("GetUnit", rpb.GetUnitRequest(unit_id=unit_id), tenant="320000",
                  grants=engaged["inst"])
