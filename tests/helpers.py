@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+import nats
 
 from deploy.local.stack import Stack
+from greenladder.events.v1 import events_pb2 as ev
 from greenladder.registry.v1 import registry_pb2 as pb
 from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
 from services.kernel import signing
+from services.kernel.bus import ensure_stream
 from services.kernel.identity import Grant, Identity, issue_internal_token
 from services.kernel.uscc import CHARSET, check_char
 
@@ -106,3 +111,23 @@ def person_id(n: int, region: str = "320102", born: str = "19750315") -> str:
     from services.kernel.personid import check_digit
     body = f"{region}{born}{n % 1000:03d}"
     return body + check_digit(body)
+
+
+def publish_listing(stack, event_type: str, body, copies: int = 1,  # type: ignore[no-untyped-def]
+                     tenant: str = "320000") -> None:
+    """Publish a listing event as the listing service would (it does not exist yet)."""
+    env = ev.Envelope(event_id=str(uuid.uuid4()), tenant=tenant, service="listing",
+                      type=event_type, seq=1)
+    env.occurred_at.GetCurrentTime()
+    env.body.Pack(body)
+
+    async def publish() -> None:
+        nc = await nats.connect(stack.nats_url)
+        js = nc.jetstream()
+        await ensure_stream(js, stack.bus_prefix, "listing")
+        for _ in range(copies):  # copies of one event: a duplicate delivery must apply once
+            await js.publish(f"{stack.bus_prefix}.{tenant}.listing.{event_type}",
+                             env.SerializeToString(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
+        await nc.close()
+
+    asyncio.run(publish())

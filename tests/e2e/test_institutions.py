@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Api, login
 from tests.e2e.test_evaluation import _values
-from tests.helpers import factory, person_id, uscc, wait_for
+from tests.helpers import factory, person_id, publish_listing, uscc, wait_for
 
 pytestmark = pytest.mark.stack
 N = "/api/v1/tenants/000000"
@@ -293,3 +293,24 @@ def test_the_institutions_chain_is_national_and_verifiable(as_user, demo_institu
     evaluation_chain = as_user("jiangsu").get(f"{JS}/audit/evaluation")
     assert evaluation_chain.status_code == 200 and evaluation_chain.json()["ok"]
     assert as_user("jiangsu").get(f"{N}/audit/institutions").status_code == 403
+
+
+def test_a_unit_removed_after_its_evaluation_counts_in_the_track_record(stack, as_user,  # type: ignore[no-untyped-def]
+                                                                     demo_institution):
+    from greenladder.events.v1 import events_pb2 as ev
+    from services.kernel import clock
+
+    public = Api(stack.gateway_url)
+
+    def removed() -> int:
+        record = public.get(f"/api/v1/public/institutions/{DEMO}/track-record").json()
+        return record.get("units_removed_later", 0)
+
+    before = removed()
+    ent = as_user("factory")
+    unit = own_unit(ent, JS, "91320100MA1N2P3Q43", "320102", legal_rep=907)
+    assert engage(ent, JS, unit["id"], level="municipal").status_code == 201
+    publish_listing(stack, "entry.removed", ev.EntryRemoved(
+        entry_id="E-9", unit_id=unit["id"], uscc=unit["uscc"], list_id="L-2026", level="municipal",
+        category="factory", reason="抽查不合格", decided_on=clock.today().isoformat()), copies=2)
+    wait_for(lambda: removed() == before + 1)

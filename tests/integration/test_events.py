@@ -13,8 +13,9 @@ import pytest
 from greenladder.events.v1 import events_pb2 as ev
 from services.kernel.identity import Grant
 from tests.conftest import login
-from services.kernel.bus import ensure_stream
-from tests.helpers import Registry, factory, log_lines, register_pb, uscc, wait_for
+from tests.helpers import (
+    Registry, factory, log_lines, publish_listing, register_pb, uscc, wait_for,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -95,31 +96,11 @@ def test_one_trace_from_http_through_grpc_and_nats_to_the_consumer(stack):  # ty
     assert unit_id  # the same request
 
 
-def _publish_listing(stack, event_type: str, body, copies: int = 1,  # type: ignore[no-untyped-def]
-                     tenant: str = "320000") -> None:
-    """Publish a listing event as the listing service would (it does not exist yet)."""
-    env = ev.Envelope(event_id=str(uuid.uuid4()), tenant=tenant, service="listing",
-                      type=event_type, seq=1)
-    env.occurred_at.GetCurrentTime()
-    env.body.Pack(body)
-
-    async def publish() -> None:
-        nc = await nats.connect(stack.nats_url)
-        js = nc.jetstream()
-        await ensure_stream(js, stack.bus_prefix, "listing")
-        for _ in range(copies):  # copies of one event: a duplicate delivery must apply once
-            await js.publish(f"{stack.bus_prefix}.{tenant}.listing.{event_type}",
-                             env.SerializeToString(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
-        await nc.close()
-
-    asyncio.run(publish())
-
-
 def test_entry_removed_from_listing_bars_reapplication(stack):  # type: ignore[no-untyped-def]
     """listing's entry.removed becomes a compliance record: veto condition 3 for three years."""
     province = login(stack, "jiangsu")
     unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
-    _publish_listing(stack, "entry.removed", ev.EntryRemoved(
+    publish_listing(stack, "entry.removed", ev.EntryRemoved(
         entry_id="E-1", unit_id=unit["id"], uscc=unit["uscc"], list_id="L-2024", level="national",
         category="factory", reason="拒不填报动态管理表", decided_on="2026-03-01"), copies=2)
     path = f"/api/v1/tenants/320000/units/{unit['id']}"
@@ -146,7 +127,7 @@ def test_entry_added_shows_as_cultivation_plan_progress(stack):  # type: ignore[
     plan = province.post(f"{t}/units/{park['id']}/plans", json={
         "year": 2026, "entries": [{"uscc": m["uscc"], "name": m["name"]} for m in members]}).json()
     assert plan["named"] == 2 and plan["became_green"] == 0
-    _publish_listing(stack, "entry.added", ev.EntryAdded(
+    publish_listing(stack, "entry.added", ev.EntryAdded(
         entry_id="E-9", unit_id=members[0]["id"], uscc=members[0]["uscc"], list_id="L-2026-P",
         level="provincial", category="factory", year=2026))
     progress = wait_for(lambda: (p := province.get(f"{t}/plans/{plan['id']}").json())["became_green"] and p)
@@ -158,7 +139,7 @@ def test_a_national_list_removal_bars_the_unit_in_its_own_tenant(stack):  # type
     crossing), and an undeclared one is refused."""
     province = login(stack, "jiangsu")
     unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
-    _publish_listing(stack, "entry.removed", ev.EntryRemoved(
+    publish_listing(stack, "entry.removed", ev.EntryRemoved(
         entry_id="N-7", unit_id=unit["id"], uscc=unit["uscc"], level="national",
         category="factory", reason="重大环境事件", decided_on="2026-04-01", unit_tenant="320000"),
         tenant="000000")
@@ -177,7 +158,7 @@ def test_an_event_that_keeps_failing_goes_to_the_dead_letter_stream(stack):  # t
         nc = await nats.connect(stack.nats_url)
         sub = await nc.subscribe(f"{stack.bus_prefix}-dlq.registry-listing-entries.>")
         await nc.flush()
-        await asyncio.to_thread(_publish_listing, stack, "entry.removed", ev.EntryRemoved(
+        await asyncio.to_thread(publish_listing, stack, "entry.removed", ev.EntryRemoved(
             entry_id="E-404", unit_id="no-such-unit", uscc="", decided_on="2026-03-01"))
         msg = await sub.next_msg(timeout=40)
         received.append(msg)
