@@ -11,7 +11,7 @@ self-evaluation) arrive as arguments: the gRPC layer asks for them on the caller
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -48,6 +48,11 @@ def _store_tenant(tenant: str) -> str:
         raise DomainError("crossing.undeclared", Kind.FORBIDDEN, event=SERVICE, source=tenant,
                           target=NATIONAL)
     return NATIONAL
+
+
+def _record(rt: Runtime, s: Session, event_type: str, body, reason: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Every event of this service goes into the national chain, where its records are."""
+    rt.record(s, event_type, body, reason, tenant=NATIONAL)
 
 
 def _refuse(finding: Finding, kind: Kind = Kind.PRECONDITION) -> DomainError:
@@ -161,8 +166,8 @@ def register(rt: Runtime, *, ident: Identity, tenant: str, raw: dict) -> tuple[I
         inst.profile_json = json.dumps(profile, ensure_ascii=False)
         inst.updated_at = now
         s.add(inst)
-        rt.record(s, "institution.registered", ev.InstitutionRegistered(
-            uscc=uscc, name=inst.name, created=created), tenant=NATIONAL)
+        _record(rt, s, "institution.registered", ev.InstitutionRegistered(
+            uscc=uscc, name=inst.name, created=created))
         return inst, created
 
 
@@ -182,7 +187,7 @@ def verify(rt: Runtime, *, ident: Identity, tenant: str, uscc: str) -> Instituti
             raise _refuse(unmet[0])
         inst.status, inst.verified_at = "verified", clock.now()
         s.add(inst)
-        rt.record(s, "institution.verified", ev.InstitutionVerified(uscc=inst.uscc), tenant=NATIONAL)
+        _record(rt, s, "institution.verified", ev.InstitutionVerified(uscc=inst.uscc))
         return inst
 
 
@@ -208,16 +213,18 @@ def _scope(s: Session, ident: Identity, tenant: str,
     return [f.uscc for f in store.filings(session=s, province=tenant)], grant
 
 
-def _visible(s: Session, ident: Identity, tenant: str, uscc: str) -> tuple[Institution, bool]:
-    """The institution, if the caller may see it, and whether its staff list may be shown (to
-    the ministry, the filing province and the institution itself; not to cities)."""
+def _visible(s: Session, ident: Identity, tenant: str,
+             uscc: str) -> tuple[Institution, bool, list[str] | None]:
+    """The institution, if the caller may see it; whether its staff list may be shown (to the
+    ministry, the filing province and the institution itself; not to cities); and what else the
+    caller may see (``_scope``)."""
     scope, grant = _scope(s, ident, tenant, ("ministry", "institution", "province", "city"))
     inst = _institution(s, uscc)
     if scope is not None and inst.uscc not in scope:
         if grant.role == "institution":
             raise forbidden("auth.not_your_unit")
         raise not_found("institution.not_found", uscc=inst.uscc)
-    return inst, grant.role != "city"
+    return inst, grant.role != "city", scope
 
 
 def _own(ident: Identity, tenant: str, uscc: str) -> bool:
@@ -226,26 +233,32 @@ def _own(ident: Identity, tenant: str, uscc: str) -> bool:
 
 def get(rt: Runtime, *, ident: Identity, tenant: str, uscc: str) -> dict:
     with rt.db.session(NATIONAL) as s:
-        inst, full = _visible(s, ident, tenant, uscc)
-        return _view(s, inst, full=full)
+        inst, full, _ = _visible(s, ident, tenant, uscc)
+        return _views(s, [inst], full=full)[0]
 
 
 def list_institutions(rt: Runtime, *, ident: Identity, tenant: str) -> list[dict]:
     with rt.db.session(NATIONAL) as s:
         scope, grant = _scope(s, ident, tenant, ("ministry", "institution", "province", "city"))
-        return [_view(s, i, full=grant.role != "city")
-                for i in store.institutions(session=s, usccs=scope)]
+        return _views(s, store.institutions(session=s, usccs=scope), full=grant.role != "city")
 
 
-def _view(s: Session, inst: Institution, *, full: bool) -> dict:
-    profile = json.loads(inst.profile_json)
-    qualified, senior = domain.staff_counts(staff_of(profile), rules())
-    if not full:
-        profile["staff"] = []
-    return {"institution": inst, "profile": profile, "unmet": findings_of(inst),
-            "filings": list(store.filings(session=s, uscc=inst.uscc)),
-            "sanctions": list(store.sanctions(session=s, uscc=inst.uscc)),
-            "qualified": qualified, "senior": senior}
+def _views(s: Session, insts: Sequence[Institution], *, full: bool) -> list[dict]:
+    """Institutions with their filings and sanctions (two queries for all of them)."""
+    usccs = [i.uscc for i in insts]
+    filings = store.filings_by_institution(session=s, usccs=usccs)
+    sanctions = store.sanctions_by_institution(session=s, usccs=usccs)
+    out = []
+    for inst in insts:
+        profile = json.loads(inst.profile_json)
+        qualified, senior = domain.staff_counts(staff_of(profile), rules())
+        unmet = findings_of(inst)
+        if not full:
+            profile["staff"] = []
+        out.append({"institution": inst, "profile": profile, "unmet": unmet,
+                    "filings": filings[inst.uscc], "sanctions": sanctions[inst.uscc],
+                    "qualified": qualified, "senior": senior})
+    return out
 
 
 # --- filings (备案) -----------------------------------------------------------------------------------
@@ -267,8 +280,8 @@ def file(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, reason: str) -
         filing.status, filing.filed_at, filing.revoked_at = "active", clock.now(), None
         filing.filed_by, filing.reason = ident.subject, reason
         s.add(filing)
-        rt.record(s, "filing.changed", ev.FilingChanged(uscc=inst.uscc, province=tenant,
-                                                        status="active"), reason, tenant=NATIONAL)
+        _record(rt, s, "filing.changed", ev.FilingChanged(uscc=inst.uscc, province=tenant,
+                                                        status="active"), reason)
         return filing
 
 
@@ -286,8 +299,8 @@ def revoke_filing(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, reaso
             return filing
         filing.status, filing.revoked_at, filing.reason = "revoked", clock.now(), reason
         s.add(filing)
-        rt.record(s, "filing.changed", ev.FilingChanged(uscc=filing.uscc, province=tenant,
-                                                        status="revoked"), reason, tenant=NATIONAL)
+        _record(rt, s, "filing.changed", ev.FilingChanged(uscc=filing.uscc, province=tenant,
+                                                        status="revoked"), reason)
         return filing
 
 
@@ -380,9 +393,9 @@ def _engage(rt: Runtime, s: Session, ident: Identity, tenant: str, unit: dict, c
         created_by=ident.subject,
         created_at=clock.now())
     s.add(e)
-    rt.record(s, "engagement.accepted", ev.EngagementAccepted(
+    _record(rt, s, "engagement.accepted", ev.EngagementAccepted(
         engagement_id=e.id, institution_uscc=code, unit_id=e.unit_id, unit_tenant=tenant,
-        level=level, year=e.year, cap_used=used), tenant=NATIONAL)
+        level=level, year=e.year, cap_used=used))
     return e
 
 
@@ -437,9 +450,9 @@ def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str, rea
             s.add(row)
         e.status, e.cancelled_at, e.cancel_reason = "cancelled", clock.now(), reason
         s.add(e)
-        rt.record(s, "engagement.cancelled", ev.EngagementCancelled(
+        _record(rt, s, "engagement.cancelled", ev.EngagementCancelled(
             engagement_id=e.id, institution_uscc=e.institution_uscc, unit_id=e.unit_id,
-            unit_tenant=e.unit_tenant, reason=reason), reason, tenant=NATIONAL)
+            unit_tenant=e.unit_tenant, reason=reason), reason)
         return e
 
 
@@ -488,12 +501,13 @@ def cap_usage(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, year: int
     """How many national projects the institution's legal representative has taken this year."""
     year = year or clock.today().year
     with rt.db.session(NATIONAL) as s:
-        inst, _ = _visible(s, ident, tenant, uscc)
+        inst, _, scope = _visible(s, ident, tenant, uscc)
+        siblings = store.sharing_legal_rep(session=s, legal_rep_key=inst.legal_rep_key)
         return {"legal_representative": inst.legal_representative, "year": year,
                 "used": store.counter(session=s, legal_rep_key=inst.legal_rep_key, year=year),
                 "cap": rules().cap,
-                "institutions": list(store.sharing_legal_rep(session=s,
-                                                             legal_rep_key=inst.legal_rep_key))}
+                # the count covers every sibling; the names only those the caller may see
+                "institutions": [u for u in siblings if scope is None or u in scope]}
 
 
 # --- work reports and sanctions ---------------------------------------------------------------------
@@ -533,8 +547,8 @@ def submit_work_report(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, 
         report.content_json = json.dumps(content, ensure_ascii=False)
         report.late, report.submitted_at, report.submitted_by = today > due, clock.now(), ident.subject
         s.add(report)
-        rt.record(s, "work_report.submitted", ev.WorkReportSubmitted(
-            uscc=code, year=year, late=report.late), tenant=NATIONAL)
+        _record(rt, s, "work_report.submitted", ev.WorkReportSubmitted(
+            uscc=code, year=year, late=report.late))
         return report
 
 
@@ -595,31 +609,38 @@ def sanction(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, kind: str,
         if kind == "removal":
             inst.status = "removed"
             s.add(inst)
-        rt.record(s, "institution.sanctioned", ev.InstitutionSanctioned(
+        _record(rt, s, "institution.sanctioned", ev.InstitutionSanctioned(
             sanction_id=row.id, uscc=inst.uscc, kind=kind, scope=tenant,
             starts_on=start.isoformat(), ends_on=end.isoformat() if end else ""),
-            reason, tenant=NATIONAL)
+            reason)
         return row
 
 
 # --- public: directory and track record ------------------------------------------------------------
 
 
-def _entry(s: Session, inst: Institution) -> dict:
-    profile = json.loads(inst.profile_json)
-    terms = _terms(store.sanctions(session=s, uscc=inst.uscc))
-    return {"uscc": inst.uscc, "name": inst.name, "address": profile["address"],
-            "provinces": [f.province for f in store.filings(session=s, uscc=inst.uscc, active=True)],
+def _entries(s: Session, insts: Sequence[Institution]) -> list[dict]:
+    """Public directory entries (two queries for all of them)."""
+    usccs = [i.uscc for i in insts]
+    filings = store.filings_by_institution(session=s, usccs=usccs)
+    sanctions = store.sanctions_by_institution(session=s, usccs=usccs)
+    out = []
+    for inst in insts:
+        profile = json.loads(inst.profile_json)
+        out.append({
+            "uscc": inst.uscc, "name": inst.name, "address": profile["address"],
+            "provinces": [f.province for f in filings[inst.uscc] if f.status == "active"],
             "scope_categories": profile["scope_categories"],
             "scope_industries": profile["scope_industries"],
-            "reports_accepted": inst.status == "verified"
-            and domain.reports_accepted(terms, NATIONAL, clock.today())}
+            "reports_accepted": inst.status == "verified" and domain.reports_accepted(
+                _terms(sanctions[inst.uscc]), NATIONAL, clock.today())})
+    return out
 
 
 def directory(rt: Runtime, *, province: str, category: str) -> list[dict]:
     """Verified institutions, with the provinces they are filed in (public)."""
     with rt.db.session(NATIONAL) as s:
-        entries = [_entry(s, i) for i in store.institutions(session=s, status=("verified",))]
+        entries = _entries(s, store.institutions(session=s, status=("verified",)))
     return [e for e in entries if (not province or province in e["provinces"])
             and (not category or category in e["scope_categories"])]
 
@@ -637,7 +658,7 @@ def track_record(rt: Runtime, *, uscc: str) -> dict:
             started_on=e.engaged_on,
             deviation=Decimal(e.deviation) if e.deviation else None) for e in done]
         removals = store.removals(session=s, unit_keys=[(e.unit_tenant, e.unit_id) for e in done])
-        return {"institution": _entry(s, inst),
+        return {"institution": _entries(s, [inst])[0],
                 **domain.track_record(projects, removals),
                 "sanctions": list(store.sanctions(session=s, uscc=inst.uscc))}
 

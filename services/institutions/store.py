@@ -141,16 +141,33 @@ def sharing_legal_rep(*, session: Session, legal_rep_key: str) -> Sequence[str]:
                         .order_by(Institution.uscc)).all()
 
 
-def filings(*, session: Session, uscc: str | None = None, province: str | None = None,
-            active: bool = False) -> Sequence[Filing]:
+def filings(*, session: Session, uscc: str | None = None,
+            province: str | None = None) -> Sequence[Filing]:
     q = select(Filing).order_by(Filing.uscc, Filing.province)
     if uscc is not None:
         q = q.where(Filing.uscc == uscc)
     if province is not None:
         q = q.where(Filing.province == province)
-    if active:
-        q = q.where(Filing.status == "active")
     return session.exec(q).all()
+
+
+def filings_by_institution(*, session: Session, usccs: Sequence[str]) -> dict[str, list[Filing]]:
+    """Every filing of the given institutions, in one query."""
+    out: dict[str, list[Filing]] = {u: [] for u in usccs}
+    for f in session.exec(select(Filing).where(col(Filing.uscc).in_(usccs))
+                          .order_by(Filing.uscc, Filing.province)).all():
+        out[f.uscc].append(f)
+    return out
+
+
+def sanctions_by_institution(*, session: Session,
+                             usccs: Sequence[str]) -> dict[str, list[Sanction]]:
+    """Every sanction of the given institutions, in one query."""
+    out: dict[str, list[Sanction]] = {u: [] for u in usccs}
+    for x in session.exec(select(Sanction).where(col(Sanction.uscc).in_(usccs))
+                          .order_by(Sanction.starts_on, Sanction.id)).all():
+        out[x.uscc].append(x)
+    return out
 
 
 def engagement(*, session: Session, engagement_id: str, for_update: bool = False) -> Engagement | None:

@@ -95,6 +95,9 @@ def test_the_cap_holds_under_concurrent_engagements_and_is_released_on_cancel(st
     assert [r for r in results if isinstance(r, str)] == ["engagement.cap_reached"]
     usage = call("CapUsage", pb.CapUsageRequest(uscc=sibling), "000000", MINISTRY)
     assert (usage.used, usage.cap) == (15, 15) and set(usage.institutions) == {first, sibling}
+    own = call("CapUsage", pb.CapUsageRequest(uscc=first), "000000",
+               (Grant("institution", "000000", org=first),))
+    assert (own.used, list(own.institutions)) == (15, [first])   # the count, not the sibling
     # The cap is the legal representative's, whichever of its institutions is engaged.
     with pytest.raises(grpc.RpcError) as err:
         _engage(call, units[16], sibling, "cap-sibling")
