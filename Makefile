@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit tests/service
 
 test-stack: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration tests/e2e $(PYTEST_ARGS)

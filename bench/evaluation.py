@@ -28,14 +28,15 @@ from pathlib import Path
 
 import httpx
 
-from services.evaluation import handlers, scoring
+from services.evaluation import domain, handlers, scoring
 from services.evaluation.schemes import get_scheme
 from services.evaluation.store import Evaluation
 from services.kernel import clock
 from services.kernel.config import ROOT, Settings
 from services.kernel.db import Database
 from services.kernel.identity import Grant, Identity
-from services.kernel.service import Runtime
+from services.evaluation.events import PUBLISHES
+from services.kernel.runtime import Runtime
 from services.kernel.tenancy import tenant_scope
 
 TENANT = "320000"
@@ -64,7 +65,7 @@ BASIC = {"lawful_operation": True, "no_major_accident": True, "management_body":
 
 def bench_scoring(count: int) -> dict:
     scheme = get_scheme("gbt36132-2025", 1)
-    values = {k: handlers.stored_value(v) for k, v in VALUES.items()}
+    values = {k: domain.stored_value(v) for k, v in VALUES.items()}
     assert len(values) == len(list(scheme.indicators()))
     scoring.score(scheme, values, basic=BASIC)
     t0 = time.perf_counter()
@@ -77,8 +78,8 @@ def bench_scoring(count: int) -> dict:
 def seed_submitted(db: Database, count: int) -> None:
     """``count`` submitted evaluations of the full GB/T 36132-2025 v1 data set in ``TENANT``."""
     scheme = get_scheme("gbt36132-2025", 1)
-    result = handlers.result_dict(scoring.score(
-        scheme, {k: handlers.stored_value(v) for k, v in VALUES.items()}, basic=BASIC))
+    result = scoring.result_dict(scoring.score(
+        scheme, {k: domain.stored_value(v) for k, v in VALUES.items()}, basic=BASIC))
     now = clock.now()
     with db.session(TENANT, write=True) as s:
         for i in range(count):
@@ -99,7 +100,7 @@ def bench_rescoring(count: int, work: Path) -> dict:
     db = Database(service="evaluation", settings=settings,
                   migrations=ROOT / "services/evaluation/migrations")
     db.onboard([TENANT])
-    rt = Runtime("evaluation", settings, db)
+    rt = Runtime("evaluation", settings, db, PUBLISHES)
     scheme = get_scheme("gbt36132-2025", 1)
     seed_submitted(db, count)
     province = Identity("bench", (Grant("province", TENANT),))
@@ -111,7 +112,7 @@ def bench_rescoring(count: int, work: Path) -> dict:
     elapsed = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert len(rows) == count and all(r["now_below_mark"] for r in rows)
+    assert len(rows) == count and all(r.now_below_mark for r in rows)
     if settings.database_url:
         db.dispose()
         from deploy.local.stack import Stack
@@ -120,7 +121,7 @@ def bench_rescoring(count: int, work: Path) -> dict:
               db_prefix=settings.db_prefix).drop_shared()
     return {"evaluations": count, "seconds": round(elapsed, 2),
             "per_second": round(count / elapsed, 1), "peak_mb": round(peak / 2**20, 1),
-            "now_below_mark": sum(r["now_below_mark"] for r in rows)}
+            "now_below_mark": sum(r.now_below_mark for r in rows)}
 
 
 def peak_rss_mb(pid: int) -> float:

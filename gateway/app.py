@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from opentelemetry import propagate, trace
 
 from gateway import errors, seed, views
-from gateway.auth import Auth
+from gateway.auth import Accounts, Auth
 from gateway.errors import error_response
 from gateway.routes import accounts, evaluation, institutions, public, registry
 from services.kernel import bus, signing, telemetry
@@ -20,6 +20,7 @@ from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
 from services.kernel.errors import language, load_messages, render
 from services.kernel.rpc import ServiceClient
+from services.kernel.runtime import Runtime
 from services.kernel.tenancy import NATIONAL
 
 logger = logging.getLogger("greenladder.gateway")
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.auth = Auth(db=db, ring=ring, session_hours=settings.session_hours,
                               internal_seconds=settings.internal_token_seconds)
+        app.state.accounts = Accounts(app.state.auth)
         for name in CALLED:
             setattr(app.state, name, ServiceClient(name, settings.service_addr(name), settings))
         await asyncio.to_thread(seed.ensure_operator, app.state.auth, settings)
@@ -101,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = bus.Consumer(
             js=nc.jetstream(), settings=settings,
             session_for=lambda _tenant: db.session(NATIONAL, write=True),
-            subscriptions=views.subscriptions(),
+            subscriptions=views.SUBSCRIPTIONS,
+            runtime=Runtime("gateway", settings, db, bus.Catalogue("gateway", {})),
         )
         task = asyncio.create_task(consumer.run())
         app.state.db = db

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from fastapi import Depends, Path, Request
 
-from gateway.auth import Auth
+from gateway.auth import Accounts, Auth
+from gateway.clients import Bound
+from generated.common.v1.common_pb2_grpc import AuditStub
+from generated.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
+from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
+from generated.registry.v1.registry_pb2_grpc import RegistryStub
 from services.kernel.errors import DomainError, Kind, language
 from services.kernel.identity import ANONYMOUS, Identity
-from services.kernel.rpc import ServiceClient
 from services.kernel.tenancy import NATIONAL, get_tenant
+
+if TYPE_CHECKING:  # the asynchronous stubs exist only in the generated type stubs (.pyi)
+    from generated.common.v1.common_pb2_grpc import AuditAsyncStub
+    from generated.evaluation.v1.evaluation_pb2_grpc import EvaluationAsyncStub
+    from generated.institutions.v1.institutions_pb2_grpc import InstitutionsAsyncStub
+    from generated.registry.v1.registry_pb2_grpc import RegistryAsyncStub
+
+Service = Literal["registry", "evaluation", "institutions"]
 
 # Dependencies are async on purpose: FastAPI runs plain functions in a thread pool, which cost
 # the gateway a sixth of its CPU per request. Only a cache miss touches the database (in a thread).
@@ -20,6 +32,10 @@ from services.kernel.tenancy import NATIONAL, get_tenant
 
 async def get_auth(request: Request) -> Auth:
     return request.app.state.auth
+
+
+async def get_accounts(request: Request) -> Accounts:
+    return request.app.state.accounts
 
 
 async def get_lang(request: Request) -> str:
@@ -48,24 +64,41 @@ async def get_user(ident: Annotated[Identity, Depends(get_identity)]) -> Identit
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 LangDep = Annotated[str, Depends(get_lang)]
 UserDep = Annotated[Identity, Depends(get_user)]
 
 
 @dataclass(frozen=True)
 class TenantCall:
-    """A call into one tenant: who, where, in which language, with which internal token."""
+    """A call into one tenant: who, where, in which language, with which internal token.
+
+    ``call.registry.GetUnit(req)``, ``call.evaluation.SubmitEvaluation(req, timeout=...)``,
+    ``call.institutions.Engage(req)``, ``call.audit("registry").VerifyChain(req)``: each is the
+    service's generated stub, bound to this caller (see ``gateway.clients``)."""
 
     tenant: str
     identity: Identity
     lang: str
     token: str
-    clients: Any  # app.state: .registry, and each service's ServiceClient as they arrive
+    clients: Any  # app.state: .registry, .evaluation, .institutions (ServiceClient), .db
 
-    async def __call__(self, client: ServiceClient, method, request,  # type: ignore[no-untyped-def]
-                       timeout: float | None = None):
-        return await client.call(method, request, token=self.token, tenant=self.tenant,
-                                 lang=self.lang, timeout=timeout)
+    @property
+    def registry(self) -> RegistryAsyncStub:
+        return cast("RegistryAsyncStub", Bound(self.clients.registry, RegistryStub, self))
+
+    @property
+    def evaluation(self) -> EvaluationAsyncStub:
+        return cast("EvaluationAsyncStub", Bound(self.clients.evaluation, EvaluationStub, self))
+
+    @property
+    def institutions(self) -> InstitutionsAsyncStub:
+        return cast("InstitutionsAsyncStub",
+                    Bound(self.clients.institutions, InstitutionsStub, self))
+
+    def audit(self, service: Service) -> AuditAsyncStub:
+        """The hash-chain audit every service answers (common.v1.Audit)."""
+        return cast("AuditAsyncStub", Bound(getattr(self.clients, service), AuditStub, self))
 
 
 async def tenant_call(

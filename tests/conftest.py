@@ -11,10 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from deploy.local.stack import Stack
+from tests.helpers import Api, login
 
 TEST_TENANTS = "000000,320000,330000,330200,660000"
 DATABASE_URL = os.environ.get("GL_TEST_DATABASE_URL", "")
@@ -56,37 +56,6 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
     finally:
         s.stop()
         s.drop_shared()
-
-
-class Api:
-    """An HTTP client for one caller of the gateway."""
-
-    def __init__(self, base: str, token: str = "", lang: str = "", api_key: str = "") -> None:
-        headers = {}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if api_key:
-            headers["X-API-Key"] = api_key
-        if lang:
-            headers["Accept-Language"] = lang
-        self.http = httpx.Client(base_url=base, headers=headers, timeout=30)
-
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        return getattr(self.http, name)
-
-
-DEMO_PASSWORDS = {
-    "ministry": "demo-ministry-1", "jiangsu": "demo-province-1", "zhejiang": "demo-province-2",
-    "nanjing": "demo-city-1", "suzhou": "demo-city-2", "factory": "demo-enterprise-1",
-    "institution": "demo-institution-1", "expert": "demo-expert-1", "partner": "demo-partner-1",
-}
-
-
-def login(stack: Stack, username: str, password: str = "", lang: str = "") -> Api:
-    r = httpx.post(f"{stack.gateway_url}/api/v1/auth/login",
-                   json={"username": username, "password": password or DEMO_PASSWORDS[username]})
-    assert r.status_code == 200, r.text
-    return Api(stack.gateway_url, r.json()["access_token"], lang)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Test helpers: valid USCCs, forged internal tokens, direct gRPC calls, waiting."""
+"""Test helpers: valid USCCs, HTTP callers of the gateway, forged internal tokens, direct gRPC
+calls, waiting."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import nats
 
 from deploy.local.stack import Stack
-from greenladder.events.v1 import events_pb2 as ev
-from greenladder.registry.v1 import registry_pb2 as pb
-from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
+from generated.events.v1 import events_pb2 as ev
+from generated.registry.v1 import registry_pb2 as pb
+from generated.registry.v1.registry_pb2_grpc import RegistryStub
 from services.kernel import signing
 from services.kernel.bus import ensure_stream
 from services.kernel.identity import Grant, Identity, issue_internal_token
@@ -37,6 +39,37 @@ def uscc(region: str = "320100") -> str:
 def bad_checksum(code: str) -> str:
     wrong = CHARSET[(CHARSET.index(code[-1]) + 1) % 31]
     return code[:-1] + wrong
+
+
+class Api:
+    """An HTTP client for one caller of the gateway."""
+
+    def __init__(self, base: str, token: str = "", lang: str = "", api_key: str = "") -> None:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if api_key:
+            headers["X-API-Key"] = api_key
+        if lang:
+            headers["Accept-Language"] = lang
+        self.http = httpx.Client(base_url=base, headers=headers, timeout=30)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.http, name)
+
+
+DEMO_PASSWORDS = {
+    "ministry": "demo-ministry-1", "jiangsu": "demo-province-1", "zhejiang": "demo-province-2",
+    "nanjing": "demo-city-1", "suzhou": "demo-city-2", "factory": "demo-enterprise-1",
+    "institution": "demo-institution-1", "expert": "demo-expert-1", "partner": "demo-partner-1",
+}
+
+
+def login(stack: Stack, username: str, password: str = "", lang: str = "") -> Api:
+    r = httpx.post(f"{stack.gateway_url}/api/v1/auth/login",
+                   json={"username": username, "password": password or DEMO_PASSWORDS[username]})
+    assert r.status_code == 200, r.text
+    return Api(stack.gateway_url, r.json()["access_token"], lang)
 
 
 def token(stack: Stack, *grants: Grant, subject: str = "test") -> str:

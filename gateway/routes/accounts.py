@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.deps import AuthDep, UserDep
+from gateway.deps import AccountsDep, AuthDep, UserDep
+from gateway.routes._common import ERRORS, reply
+from gateway.schemas import Strict
 from services.kernel.clock import iso
 from services.kernel.identity import ANONYMOUS, Grant
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
 
 
 class LoginIn(BaseModel):
@@ -53,7 +58,84 @@ class ApiKeyIn(BaseModel):
     label: str = Field("", max_length=200)
 
 
-def _account(account, grants) -> dict:  # type: ignore[no-untyped-def]
+# --- answers ----------------------------------------------------------------------------------
+
+
+class LoggedIn(Strict):
+    access_token: str
+    token_type: str = Field(description="always bearer")
+    account_id: str
+    grants: list[dict[str, str]] = Field(
+        description="verified grants as token claims: r role, t tenant, c city, o org "
+                    "(empty ones left out)")
+
+
+class GrantOut(Strict):
+    role: str
+    tenant: str
+    city: str
+    org: str
+
+
+class Me(Strict):
+    id: str
+    name: str
+    grants: list[GrantOut]
+
+
+class SignedUp(Strict):
+    id: str
+    username: str
+    verified: bool
+
+
+class Created(Strict):
+    id: str
+    username: str
+    initial_password: str | None = Field(None, description="only when one was generated")
+
+
+class AccountGrantOut(GrantOut):
+    verified: bool
+
+
+class AccountOut(Strict):
+    id: str
+    username: str
+    display_name: str
+    status: str
+    machine: bool
+    grants: list[AccountGrantOut]
+
+
+class AuditOut(Strict):
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class Verified(Strict):
+    id: str
+    verified: bool
+
+
+class PasswordReset(Strict):
+    id: str
+    temporary_password: str
+
+
+class StatusOut(Strict):
+    id: str
+    status: str
+
+
+class ApiKeyOut(Strict):
+    api_key: str = Field(description="glk_<id>_<secret>; shown once")
+
+
+def _account(account, grants) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {
         "id": account.id, "username": account.username, "display_name": account.display_name,
         "status": account.status, "machine": account.machine,
@@ -62,88 +144,98 @@ def _account(account, grants) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-@router.post("/auth/login", summary="Log in with a password; returns a bearer token")
-async def login(body: LoginIn, auth: AuthDep, request: Request) -> dict:
+@router.post("/auth/login", summary="Log in with a password; returns a bearer token",
+             response_model=LoggedIn)
+async def login(body: LoginIn, auth: AuthDep, request: Request) -> JSONResponse:
     client = request.client.host if request.client else ""
     token, account = await asyncio.to_thread(auth.login, body.username, body.password, client)
     ident = await asyncio.to_thread(auth.identity, account.id)
-    return {"access_token": token, "token_type": "bearer", "account_id": account.id,
-            "grants": [g.as_claim() for g in ident.grants]}
+    return reply({"access_token": token, "token_type": "bearer", "account_id": account.id,
+                  "grants": [g.as_claim() for g in ident.grants]})
 
 
-@router.get("/me", summary="Who am I: my account and verified roles")
-async def me(ident: UserDep) -> dict:
-    return {"id": ident.subject, "name": ident.name,
-            "grants": [{"role": g.role, "tenant": g.tenant, "city": g.city, "org": g.org}
-                       for g in ident.grants]}
+@router.get("/me", summary="Who am I: my account and verified roles", response_model=Me)
+async def me(ident: UserDep) -> JSONResponse:
+    return reply({"id": ident.subject, "name": ident.name,
+                  "grants": [{"role": g.role, "tenant": g.tenant, "city": g.city, "org": g.org}
+                             for g in ident.grants]})
 
 
-@router.post("/signup", status_code=201,
+@router.post("/signup", status_code=201, response_model=SignedUp,
              summary="Enterprise self sign-up: its USCC claim stays unverified until confirmed")
-async def signup(body: SignupIn, auth: AuthDep) -> dict:
+async def signup(body: SignupIn, accounts: AccountsDep) -> JSONResponse:
     account, _ = await asyncio.to_thread(
-        auth.create_account, ANONYMOUS, username=body.username, display_name=body.display_name,
+        accounts.create_account, ANONYMOUS, username=body.username, display_name=body.display_name,
         password=body.password, grants=[Grant("enterprise", body.tenant, org=body.uscc)],
         verified=False, location=body.location.strip(),
     )
-    return {"id": account.id, "username": account.username, "verified": False}
+    return reply({"id": account.id, "username": account.username, "verified": False}, 201)
 
 
-@router.post("/accounts", status_code=201, summary="Create an account (by its administrator)")
-async def create_account(body: AccountIn, admin: UserDep, auth: AuthDep) -> dict:
+@router.post("/accounts", status_code=201, response_model=Created,
+             summary="Create an account (by its administrator)")
+async def create_account(body: AccountIn, admin: UserDep, accounts: AccountsDep) -> JSONResponse:
     account, password = await asyncio.to_thread(
-        auth.create_account, admin, username=body.username, display_name=body.display_name,
+        accounts.create_account, admin, username=body.username, display_name=body.display_name,
         password=body.password, machine=body.machine,
         grants=[Grant(g.role, g.tenant, g.city, g.org) for g in body.grants],
     )
     out = {"id": account.id, "username": account.username}
     if password and not body.password:
         out["initial_password"] = password
-    return out
+    return reply(out, 201)
 
 
-@router.get("/accounts", summary="Accounts I administer or may verify")
-async def list_accounts(admin: UserDep, auth: AuthDep,
-                        tenant: str | None = Query(None, pattern=r"^\d{6}$")) -> list[dict]:
-    rows = await asyncio.to_thread(auth.accounts, admin, tenant)
-    return [_account(a, g) for a, g in rows]
+@router.get("/accounts", summary="Accounts I administer or may verify",
+            response_model=list[AccountOut])
+async def list_accounts(admin: UserDep, accounts: AccountsDep,
+                        tenant: str | None = Query(None, pattern=r"^\d{6}$")) -> JSONResponse:
+    rows = await asyncio.to_thread(accounts.listed, admin, tenant)
+    return reply([_account(a, g) for a, g in rows])
 
 
-@router.get("/accounts/audit", summary="The audit trail of account changes")
-async def audit_trail(admin: UserDep, auth: AuthDep, account_id: str = "",
-                      limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
-    rows = await asyncio.to_thread(auth.audit_trail, admin, account_id, limit)
-    return [{"at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target,
-             "detail": json.loads(r.detail or "{}")} for r in rows]
+@router.get("/accounts/audit", summary="The audit trail of account changes",
+            response_model=list[AuditOut])
+async def audit_trail(admin: UserDep, accounts: AccountsDep, account_id: str = "",
+                      limit: int = Query(100, ge=1, le=1000)) -> JSONResponse:
+    rows = await asyncio.to_thread(accounts.audit_trail, admin, account_id, limit)
+    return reply([{"at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target,
+                   "detail": json.loads(r.detail or "{}")} for r in rows])
 
 
-@router.post("/accounts/{account_id}/verify", summary="Confirm an enterprise's claim to its USCC")
-async def verify(account_id: str, admin: UserDep, auth: AuthDep) -> dict:
-    account = await asyncio.to_thread(auth.verify_enterprise, admin, account_id)
-    return {"id": account.id, "verified": True}
+@router.post("/accounts/{account_id}/verify", summary="Confirm an enterprise's claim to its USCC",
+             response_model=Verified)
+async def verify(account_id: str, admin: UserDep, accounts: AccountsDep) -> JSONResponse:
+    account = await asyncio.to_thread(accounts.verify_enterprise, admin, account_id)
+    return reply({"id": account.id, "verified": True})
 
 
-@router.post("/accounts/{account_id}/password-reset", summary="Reset a password (administrator)")
-async def reset_password(account_id: str, admin: UserDep, auth: AuthDep) -> dict:
-    password = await asyncio.to_thread(auth.reset_password, admin, account_id)
-    return {"id": account_id, "temporary_password": password}
+@router.post("/accounts/{account_id}/password-reset", summary="Reset a password (administrator)",
+             response_model=PasswordReset)
+async def reset_password(account_id: str, admin: UserDep, accounts: AccountsDep) -> JSONResponse:
+    password = await asyncio.to_thread(accounts.reset_password, admin, account_id)
+    return reply({"id": account_id, "temporary_password": password})
 
 
-@router.post("/accounts/{account_id}/status", summary="Disable or re-enable an account")
-async def set_status(account_id: str, body: StatusIn, admin: UserDep, auth: AuthDep) -> dict:
-    account = await asyncio.to_thread(auth.set_status, admin, account_id, body.status)
-    return {"id": account.id, "status": account.status}
+@router.post("/accounts/{account_id}/status", summary="Disable or re-enable an account",
+             response_model=StatusOut)
+async def set_status(account_id: str, body: StatusIn, admin: UserDep,
+                     accounts: AccountsDep) -> JSONResponse:
+    account = await asyncio.to_thread(accounts.set_status, admin, account_id, body.status)
+    return reply({"id": account.id, "status": account.status})
 
 
-@router.post("/accounts/{account_id}/api-keys", status_code=201,
+@router.post("/accounts/{account_id}/api-keys", status_code=201, response_model=ApiKeyOut,
              summary="Issue an API key for a machine client; shown once")
-async def create_api_key(account_id: str, body: ApiKeyIn, admin: UserDep, auth: AuthDep) -> dict:
-    key = await asyncio.to_thread(auth.create_api_key, admin, account_id, body.label)
-    return {"api_key": key}
+async def create_api_key(account_id: str, body: ApiKeyIn, admin: UserDep,
+                         accounts: AccountsDep) -> JSONResponse:
+    key = await asyncio.to_thread(accounts.create_api_key, admin, account_id, body.label)
+    return reply({"api_key": key}, 201)
 
 
 @router.delete("/accounts/{account_id}/api-keys/{key_id}", status_code=204,
                summary="Revoke an API key")
-async def revoke_api_key(account_id: str, key_id: str, admin: UserDep, auth: AuthDep) -> Response:
-    await asyncio.to_thread(auth.revoke_api_key, admin, account_id, key_id)
+async def revoke_api_key(account_id: str, key_id: str, admin: UserDep,
+                         accounts: AccountsDep) -> Response:
+    await asyncio.to_thread(accounts.revoke_api_key, admin, account_id, key_id)
     return Response(status_code=204)

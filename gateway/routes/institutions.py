@@ -7,27 +7,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.deps import PublicDep, TenantCall, TenantDep
-from gateway.routes.registry import as_json
-from greenladder.institutions.v1 import institutions_pb2 as pb
-from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
+from gateway.deps import PublicDep, TenantDep
+from gateway.routes._common import ERRORS, as_json, reply
+from gateway.schemas import model_of
+from generated.institutions.v1 import institutions_pb2 as pb
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"])
-public = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"], responses=ERRORS)
+public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERRORS)
 Category = Literal["factory", "park", "supply_chain"]
+Institution = model_of(pb.Institution)
+Engagement = model_of(pb.Engagement, drop=("unit_json",), add={
+    "unit": (dict[str, Any], Field(description="the unit as the registry knew it when engaged"))})
 
 
-async def rpc(call: TenantCall, name: str, request):  # type: ignore[no-untyped-def]
-    client = call.clients.institutions
-    return await call(client, getattr(client.stub(InstitutionsStub), name), request)
-
-
-def engagement_json(e: pb.Engagement) -> dict:
+def engagement_json(e: pb.Engagement) -> dict[str, Any]:
     out = as_json(e)
     out["unit"] = json.loads(out.pop("unit_json") or "{}")
     return out
@@ -96,109 +95,129 @@ class SanctionIn(BaseModel):
 # --- the registry of institutions -----------------------------------------------------------------
 
 
-@router.put("/institutions/{uscc}",
+@router.put("/institutions/{uscc}", response_model=Institution,
             summary="Enter or update an institution's profile (the institution itself, or the ministry; tenant 000000)")
-async def register(uscc: str, body: InstitutionIn, call: TenantDep) -> dict:
+async def register(uscc: str, body: InstitutionIn, call: TenantDep) -> JSONResponse:
     data = body.model_dump()
     request = pb.InstitutionProfile(
         uscc=uscc, **{k: v for k, v in data.items() if k not in ("staff", "experience")},
         staff=[pb.Staff(**s) for s in data["staff"]],
         experience=[pb.Experience(**e) for e in data["experience"]])
-    return as_json(await rpc(call, "RegisterInstitution", request))
+    return reply(as_json(await call.institutions.RegisterInstitution(request)))
 
 
-@router.post("/institutions/{uscc}/verify", summary="Verify an institution (ministry, tenant 000000)")
-async def verify(uscc: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "VerifyInstitution", pb.VerifyInstitutionRequest(uscc=uscc)))
+@router.post("/institutions/{uscc}/verify", response_model=Institution,
+             summary="Verify an institution (ministry, tenant 000000)")
+async def verify(uscc: str, call: TenantDep) -> JSONResponse:
+    request = pb.VerifyInstitutionRequest(uscc=uscc)
+    return reply(as_json(await call.institutions.VerifyInstitution(request)))
 
 
-@router.get("/institutions", summary="Institutions: all (ministry), those filed here (province), or your own")
-async def list_institutions(call: TenantDep) -> list[dict]:
-    result = await rpc(call, "ListInstitutions", pb.ListInstitutionsRequest())
-    return [as_json(i) for i in result.institutions]
+@router.get("/institutions", response_model=list[Institution],  # type: ignore[valid-type]
+            summary="Institutions: all (ministry), those filed here (province), or your own")
+async def list_institutions(call: TenantDep) -> JSONResponse:
+    result = await call.institutions.ListInstitutions(pb.ListInstitutionsRequest())
+    return reply([as_json(i) for i in result.institutions])
 
 
-@router.get("/institutions/{uscc}", summary="One institution")
-async def get_institution(uscc: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "GetInstitution", pb.GetInstitutionRequest(uscc=uscc)))
+@router.get("/institutions/{uscc}", summary="One institution", response_model=Institution)
+async def get_institution(uscc: str, call: TenantDep) -> JSONResponse:
+    request = pb.GetInstitutionRequest(uscc=uscc)
+    return reply(as_json(await call.institutions.GetInstitution(request)))
 
 
-@router.post("/institutions/{uscc}/filing", summary="File an institution with this province (备案)")
-async def file(uscc: str, body: ReasonIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "FileInstitution", pb.FilingRequest(uscc=uscc, reason=body.reason)))
+@router.post("/institutions/{uscc}/filing", response_model=model_of(pb.Filing),
+             summary="File an institution with this province (备案)")
+async def file(uscc: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
+    request = pb.FilingRequest(uscc=uscc, reason=body.reason)
+    return reply(as_json(await call.institutions.FileInstitution(request)))
 
 
-@router.post("/institutions/{uscc}/filing/revoke", summary="End an institution's filing here")
-async def revoke_filing(uscc: str, body: ReasonIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "RevokeFiling", pb.FilingRequest(uscc=uscc, reason=body.reason)))
+@router.post("/institutions/{uscc}/filing/revoke", response_model=model_of(pb.Filing),
+             summary="End an institution's filing here")
+async def revoke_filing(uscc: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
+    request = pb.FilingRequest(uscc=uscc, reason=body.reason)
+    return reply(as_json(await call.institutions.RevokeFiling(request)))
 
 
-@router.get("/institutions/{uscc}/cap",
+@router.get("/institutions/{uscc}/cap", response_model=model_of(pb.CapUsageView),
             summary="National projects taken this year by the institution's legal representative")
-async def cap_usage(uscc: str, call: TenantDep, year: int = 0) -> dict:
-    return as_json(await rpc(call, "CapUsage", pb.CapUsageRequest(uscc=uscc, year=year)))
+async def cap_usage(uscc: str, call: TenantDep, year: int = 0) -> JSONResponse:
+    request = pb.CapUsageRequest(uscc=uscc, year=year)
+    return reply(as_json(await call.institutions.CapUsage(request)))
 
 
 @router.post("/institutions/{uscc}/work-reports", status_code=201,
+             response_model=model_of(pb.WorkReport),
              summary="Submit the annual work report (the institution, tenant 000000)")
-async def submit_work_report(uscc: str, body: WorkReportIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "SubmitWorkReport", pb.WorkReportRequest(
+async def submit_work_report(uscc: str, body: WorkReportIn, call: TenantDep) -> JSONResponse:
+    request = pb.WorkReportRequest(
         uscc=uscc, year=body.year, summary=body.summary, projects=body.projects,
-        content_json=json.dumps(body.content, ensure_ascii=False))))
+        content_json=json.dumps(body.content, ensure_ascii=False))
+    return reply(as_json(await call.institutions.SubmitWorkReport(request)), 201)
 
 
-@router.get("/work-reports", summary="Work reports, and who is overdue for a year")
-async def list_work_reports(call: TenantDep, uscc: str = "", year: int = 0) -> dict:
-    return as_json(await rpc(call, "ListWorkReports", pb.ListWorkReportsRequest(uscc=uscc, year=year)))
+@router.get("/work-reports", summary="Work reports, and who is overdue for a year",
+            response_model=model_of(pb.ListWorkReportsResponse))
+async def list_work_reports(call: TenantDep, uscc: str = "", year: int = 0) -> JSONResponse:
+    request = pb.ListWorkReportsRequest(uscc=uscc, year=year)
+    return reply(as_json(await call.institutions.ListWorkReports(request)))
 
 
 @router.post("/institutions/{uscc}/sanctions", status_code=201,
+             response_model=model_of(pb.SanctionView),
              summary="Sanction an institution: warning, reports not accepted for a period, removal")
-async def sanction(uscc: str, body: SanctionIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "Sanction", pb.SanctionRequest(uscc=uscc, **body.model_dump())))
+async def sanction(uscc: str, body: SanctionIn, call: TenantDep) -> JSONResponse:
+    request = pb.SanctionRequest(uscc=uscc, **body.model_dump())
+    return reply(as_json(await call.institutions.Sanction(request)), 201)
 
 
 # --- engagements ----------------------------------------------------------------------------------
 
 
-@router.post("/engagements", status_code=201,
+@router.post("/engagements", status_code=201, response_model=Engagement,
              summary="Engage an institution to evaluate a unit (its enterprise, in the unit's tenant)")
-async def engage(body: EngageIn, call: TenantDep) -> dict:
+async def engage(body: EngageIn, call: TenantDep) -> JSONResponse:
     request = pb.EngageRequest(**body.model_dump())
     request.request_id = request.request_id or str(uuid.uuid4())
-    return engagement_json(await rpc(call, "Engage", request))
+    return reply(engagement_json(await call.institutions.Engage(request)), 201)
 
 
-@router.get("/engagements", summary="Engagements the caller may see")
+@router.get("/engagements", summary="Engagements the caller may see",
+            response_model=list[Engagement])  # type: ignore[valid-type]
 async def list_engagements(call: TenantDep, institution_uscc: str = "", unit_id: str = "",
-                           year: int = 0) -> list[dict]:
-    result = await rpc(call, "ListEngagements", pb.ListEngagementsRequest(
+                           year: int = 0) -> JSONResponse:
+    result = await call.institutions.ListEngagements(pb.ListEngagementsRequest(
         institution_uscc=institution_uscc, unit_id=unit_id, year=year))
-    return [engagement_json(e) for e in result.engagements]
+    return reply([engagement_json(e) for e in result.engagements])
 
 
-@router.get("/engagements/{engagement_id}", summary="One engagement")
-async def get_engagement(engagement_id: str, call: TenantDep) -> dict:
-    return engagement_json(await rpc(call, "GetEngagement",
-                                     pb.GetEngagementRequest(engagement_id=engagement_id)))
+@router.get("/engagements/{engagement_id}", summary="One engagement", response_model=Engagement)
+async def get_engagement(engagement_id: str, call: TenantDep) -> JSONResponse:
+    request = pb.GetEngagementRequest(engagement_id=engagement_id)
+    return reply(engagement_json(await call.institutions.GetEngagement(request)))
 
 
-@router.post("/engagements/{engagement_id}/cancel",
+@router.post("/engagements/{engagement_id}/cancel", response_model=Engagement,
              summary="Cancel an engagement before its evaluation is scored (releases its place under the cap)")
-async def cancel(engagement_id: str, body: ReasonIn, call: TenantDep) -> dict:
-    return engagement_json(await rpc(call, "CancelEngagement", pb.CancelEngagementRequest(
-        engagement_id=engagement_id, reason=body.reason)))
+async def cancel(engagement_id: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
+    request = pb.CancelEngagementRequest(engagement_id=engagement_id, reason=body.reason)
+    return reply(engagement_json(await call.institutions.CancelEngagement(request)))
 
 
 # --- public ---------------------------------------------------------------------------------------
 
 
-@public.get("/institutions", summary="Directory of verified third-party evaluation institutions")
-async def directory(call: PublicDep, province: str = "", category: str = "") -> list[dict]:
-    result = await rpc(call, "Directory", pb.DirectoryRequest(province=province, category=category))
-    return [as_json(e) for e in result.institutions]
+@public.get("/institutions", summary="Directory of verified third-party evaluation institutions",
+            response_model=list[model_of(pb.DirectoryEntry)])  # type: ignore[misc]
+async def directory(call: PublicDep, province: str = "", category: str = "") -> JSONResponse:
+    request = pb.DirectoryRequest(province=province, category=category)
+    result = await call.institutions.Directory(request)
+    return reply([as_json(e) for e in result.institutions])
 
 
-@public.get("/institutions/{uscc}/track-record", summary="An institution's public track record")
-async def track_record(uscc: str, call: PublicDep) -> dict:
-    return as_json(await rpc(call, "TrackRecord", pb.GetInstitutionRequest(uscc=uscc)))
+@public.get("/institutions/{uscc}/track-record", summary="An institution's public track record",
+            response_model=model_of(pb.TrackRecordView))
+async def track_record(uscc: str, call: PublicDep) -> JSONResponse:
+    request = pb.GetInstitutionRequest(uscc=uscc)
+    return reply(as_json(await call.institutions.TrackRecord(request)))

@@ -6,33 +6,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
-from google.protobuf.json_format import MessageToDict
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.deps import TenantDep
-from greenladder.common.v1 import common_pb2
-from greenladder.common.v1.common_pb2_grpc import AuditStub
-from greenladder.registry.v1 import registry_pb2 as pb
-from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
-from services.kernel.errors import invalid
+from gateway.deps import Service, TenantDep
+from gateway.routes._common import ERRORS, IMPORT_TIMEOUT, as_json, import_request, reply
+from gateway.schemas import Strict, model_of
+from generated.common.v1 import common_pb2
+from generated.registry.v1 import registry_pb2 as pb
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"], responses=ERRORS)
 Kind = Literal["factory", "park", "supply_chain"]
+Unit = model_of(pb.Unit)
+ImportResult = model_of(common_pb2.ImportResult)
 
 
-def as_json(msg) -> dict:  # type: ignore[no-untyped-def]
-    return MessageToDict(msg, preserving_proto_field_name=True,
-                         always_print_fields_with_no_presence=True)
-
-
-# A bulk file of 20,000 rows takes the registry about half a minute; the answer must not be lost.
-IMPORT_TIMEOUT = 600.0
-
-
-async def rpc(call: TenantDep, name: str, request, timeout: float | None = None):  # type: ignore[no-untyped-def]
-    client = call.clients.registry
-    return await call(client, getattr(client.stub(RegistryStub), name), request, timeout)
+class Registered(Strict):
+    created: bool
+    unit: Unit  # type: ignore[valid-type]
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -124,17 +116,20 @@ class ComplianceIn(BaseModel):
 
 
 @router.post("/units", summary="Register a unit (idempotent on USCC + site)",
-             responses={201: {"description": "registered"}, 200: {"description": "already there"}})
-async def register_unit(body: UnitIn, call: TenantDep, response: Response) -> dict:
+             response_model=Registered,
+             responses={201: {"description": "registered", "model": Registered},
+                        200: {"description": "already there"}})
+async def register_unit(body: UnitIn, call: TenantDep) -> JSONResponse:
     req = pb.RegisterUnitRequest(**body.model_dump(exclude={"industrial_value_added_share"}))
     if body.industrial_value_added_share is not None:
         req.industrial_value_added_share = body.industrial_value_added_share
-    result = await rpc(call, "RegisterUnit", req)
-    response.status_code = 201 if result.created else 200
-    return {"created": result.created, "unit": as_json(result.unit)}
+    result = await call.registry.RegisterUnit(req)
+    return reply({"created": result.created, "unit": as_json(result.unit)},
+                 201 if result.created else 200)
 
 
-@router.get("/units", summary="Find units (by USCC, kind, city, name)")
+@router.get("/units", summary="Find units (by USCC, kind, city, name)",
+            response_model=model_of(pb.FindUnitsResponse))
 async def find_units(
     call: TenantDep,
     uscc: str = Query("", max_length=40),
@@ -143,110 +138,134 @@ async def find_units(
     q: str = Query("", max_length=100, description="name contains"),
     page_size: int = Query(50, ge=1, le=200),
     page_token: str = "",
-) -> dict:
-    result = await rpc(call, "FindUnits", pb.FindUnitsRequest(
+) -> JSONResponse:
+    result = await call.registry.FindUnits(pb.FindUnitsRequest(
         uscc=uscc, kind=kind or "", city=city, name_contains=q, page_size=page_size,
         page_token=page_token))
-    return as_json(result)
+    return reply(as_json(result))
 
 
-@router.post("/units/import", summary="Bulk import units from CSV or XLSX; a result per row")
-async def import_units(call: TenantDep, file: UploadFile = File(...)) -> dict:
-    return as_json(await rpc(call, "ImportUnits", await _import_request(file), IMPORT_TIMEOUT))
+@router.post("/units/import", summary="Bulk import units from CSV or XLSX; a result per row",
+             response_model=ImportResult)
+async def import_units(call: TenantDep, file: UploadFile = File(...)) -> JSONResponse:
+    request = await import_request(file, pb.ImportRequest)
+    return reply(as_json(await call.registry.ImportUnits(request, timeout=IMPORT_TIMEOUT)))
 
 
-@router.get("/units/{unit_id}", summary="One unit")
-async def get_unit(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "GetUnit", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}", summary="One unit", response_model=Unit)
+async def get_unit(unit_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.GetUnit(pb.GetUnitRequest(unit_id=unit_id))))
 
 
-@router.get("/units/{unit_id}/history", summary="Renames, relocations and mergers of a unit")
-async def unit_history(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "UnitHistory", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}/history", summary="Renames, relocations and mergers of a unit",
+            response_model=model_of(pb.UnitHistoryResponse))
+async def unit_history(unit_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.UnitHistory(pb.GetUnitRequest(unit_id=unit_id))))
 
 
-@router.post("/units/{unit_id}/rename", summary="Record a name change (history kept)")
-async def rename_unit(unit_id: str, body: RenameIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "RenameUnit", pb.RenameUnitRequest(unit_id=unit_id, **body.model_dump())))
+@router.post("/units/{unit_id}/rename", summary="Record a name change (history kept)",
+             response_model=Unit)
+async def rename_unit(unit_id: str, body: RenameIn, call: TenantDep) -> JSONResponse:
+    request = pb.RenameUnitRequest(unit_id=unit_id, **body.model_dump())
+    return reply(as_json(await call.registry.RenameUnit(request)))
 
 
-@router.post("/units/{unit_id}/relocate", summary="Record a relocation inside the tenant")
-async def relocate_unit(unit_id: str, body: RelocateIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "RelocateUnit", pb.RelocateUnitRequest(unit_id=unit_id, **body.model_dump())))
+@router.post("/units/{unit_id}/relocate", summary="Record a relocation inside the tenant",
+             response_model=Unit)
+async def relocate_unit(unit_id: str, body: RelocateIn, call: TenantDep) -> JSONResponse:
+    request = pb.RelocateUnitRequest(unit_id=unit_id, **body.model_dump())
+    return reply(as_json(await call.registry.RelocateUnit(request)))
 
 
-@router.put("/units/{unit_id}/ownership",
+@router.put("/units/{unit_id}/ownership", response_model=Unit,
             summary="Declare the unit's parent company and legal representative (related parties)")
-async def set_ownership(unit_id: str, body: OwnershipIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "SetOwnership", pb.SetOwnershipRequest(unit_id=unit_id,
-                                                                          **body.model_dump())))
+async def set_ownership(unit_id: str, body: OwnershipIn, call: TenantDep) -> JSONResponse:
+    request = pb.SetOwnershipRequest(unit_id=unit_id, **body.model_dump())
+    return reply(as_json(await call.registry.SetOwnership(request)))
 
 
-@router.post("/units/{unit_id}/merge", summary="Merge this unit into another (it keeps its id)")
-async def merge_units(unit_id: str, body: MergeIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "MergeUnits", pb.MergeUnitsRequest(absorbed_id=unit_id, **body.model_dump())))
+@router.post("/units/{unit_id}/merge", summary="Merge this unit into another (it keeps its id)",
+             response_model=Unit)
+async def merge_units(unit_id: str, body: MergeIn, call: TenantDep) -> JSONResponse:
+    request = pb.MergeUnitsRequest(absorbed_id=unit_id, **body.model_dump())
+    return reply(as_json(await call.registry.MergeUnits(request)))
 
 
-@router.put("/units/{unit_id}/members", summary="A park's member units (the whole list)")
-async def set_members(unit_id: str, body: MembersIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "SetParkMembers",
-                             pb.SetParkMembersRequest(park_id=unit_id, member_ids=body.member_ids)))
+@router.put("/units/{unit_id}/members", summary="A park's member units (the whole list)",
+            response_model=model_of(pb.ParkMembers))
+async def set_members(unit_id: str, body: MembersIn, call: TenantDep) -> JSONResponse:
+    request = pb.SetParkMembersRequest(park_id=unit_id, member_ids=body.member_ids)
+    return reply(as_json(await call.registry.SetParkMembers(request)))
 
 
-@router.get("/units/{unit_id}/members", summary="A park's member units")
-async def get_members(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "GetParkMembers", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}/members", summary="A park's member units",
+            response_model=model_of(pb.ParkMembers))
+async def get_members(unit_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.GetParkMembers(pb.GetUnitRequest(unit_id=unit_id))))
 
 
-@router.put("/units/{unit_id}/suppliers", summary="A supply-chain enterprise's suppliers (any province)")
-async def set_suppliers(unit_id: str, body: SuppliersIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "SetSuppliers", pb.SetSuppliersRequest(
-        unit_id=unit_id, suppliers=[pb.Supplier(**s.model_dump()) for s in body.suppliers])))
+@router.put("/units/{unit_id}/suppliers", response_model=model_of(pb.Suppliers),
+            summary="A supply-chain enterprise's suppliers (any province)")
+async def set_suppliers(unit_id: str, body: SuppliersIn, call: TenantDep) -> JSONResponse:
+    request = pb.SetSuppliersRequest(
+        unit_id=unit_id, suppliers=[pb.Supplier(**s.model_dump()) for s in body.suppliers])
+    return reply(as_json(await call.registry.SetSuppliers(request)))
 
 
-@router.get("/units/{unit_id}/suppliers", summary="A supply-chain enterprise's suppliers")
-async def get_suppliers(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "GetSuppliers", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}/suppliers", summary="A supply-chain enterprise's suppliers",
+            response_model=model_of(pb.Suppliers))
+async def get_suppliers(unit_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.GetSuppliers(pb.GetUnitRequest(unit_id=unit_id))))
 
 
-@router.post("/units/{unit_id}/plans", summary="Publish the park's or supply chain's cultivation plan for a year")
-async def publish_plan(unit_id: str, body: PlanIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "PublishPlan", pb.PublishPlanRequest(
+@router.post("/units/{unit_id}/plans", response_model=model_of(pb.Plan),
+             summary="Publish the park's or supply chain's cultivation plan for a year")
+async def publish_plan(unit_id: str, body: PlanIn, call: TenantDep) -> JSONResponse:
+    request = pb.PublishPlanRequest(
         owner_id=unit_id, year=body.year, title=body.title,
-        entries=[pb.PlanEntry(uscc=e.uscc, name=e.name, tenant=e.tenant) for e in body.entries])))
+        entries=[pb.PlanEntry(uscc=e.uscc, name=e.name, tenant=e.tenant) for e in body.entries])
+    return reply(as_json(await call.registry.PublishPlan(request)))
 
 
-@router.get("/units/{unit_id}/plans", summary="A unit's cultivation plans with progress")
-async def list_plans(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "ListPlans", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}/plans", summary="A unit's cultivation plans with progress",
+            response_model=model_of(pb.ListPlansResponse))
+async def list_plans(unit_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.ListPlans(pb.GetUnitRequest(unit_id=unit_id))))
 
 
-@router.get("/plans/{plan_id}", summary="One cultivation plan with progress")
-async def get_plan(plan_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "GetPlan", pb.GetPlanRequest(plan_id=plan_id)))
+@router.get("/plans/{plan_id}", summary="One cultivation plan with progress",
+            response_model=model_of(pb.Plan))
+async def get_plan(plan_id: str, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.registry.GetPlan(pb.GetPlanRequest(plan_id=plan_id))))
 
 
 # --- targets ----------------------------------------------------------------------------------
 
 
-@router.post("/targets", status_code=201, summary="Designate a cultivation target (培育对象; province)")
-async def designate_target(body: TargetIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "DesignateTarget", pb.DesignateTargetRequest(**body.model_dump())))
+@router.post("/targets", status_code=201, response_model=model_of(pb.Target),
+             summary="Designate a cultivation target (培育对象; province)")
+async def designate_target(body: TargetIn, call: TenantDep) -> JSONResponse:
+    request = pb.DesignateTargetRequest(**body.model_dump())
+    return reply(as_json(await call.registry.DesignateTarget(request)), 201)
 
 
-@router.get("/targets", summary="Cultivation targets valid on a day")
-async def list_targets(call: TenantDep, active_on: str = "", include_expired: bool = False) -> dict:
-    return as_json(await rpc(call, "ListTargets", pb.ListTargetsRequest(
-        active_on=active_on, include_expired=include_expired)))
+@router.get("/targets", summary="Cultivation targets valid on a day",
+            response_model=model_of(pb.ListTargetsResponse))
+async def list_targets(call: TenantDep, active_on: str = "",
+                       include_expired: bool = False) -> JSONResponse:
+    request = pb.ListTargetsRequest(active_on=active_on, include_expired=include_expired)
+    return reply(as_json(await call.registry.ListTargets(request)))
 
 
 # --- compliance and veto ----------------------------------------------------------------------
 
 
-@router.post("/units/{unit_id}/compliance", status_code=201, summary="Record a compliance fact on a unit")
-async def add_compliance(unit_id: str, body: ComplianceIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "AddComplianceRecord",
-                             pb.AddComplianceRecordRequest(unit_id=unit_id, **body.model_dump())))
+@router.post("/units/{unit_id}/compliance", status_code=201,
+             response_model=model_of(pb.ComplianceRecord),
+             summary="Record a compliance fact on a unit")
+async def add_compliance(unit_id: str, body: ComplianceIn, call: TenantDep) -> JSONResponse:
+    request = pb.AddComplianceRecordRequest(unit_id=unit_id, **body.model_dump())
+    return reply(as_json(await call.registry.AddComplianceRecord(request)), 201)
 
 
 class EndIn(BaseModel):
@@ -255,41 +274,38 @@ class EndIn(BaseModel):
 
 
 @router.post("/units/{unit_id}/compliance/{record_id}/end",
+             response_model=model_of(pb.ComplianceRecord),
              summary="End a state record (off the abnormal list, rectified, production resumed)")
-async def end_compliance(unit_id: str, record_id: str, body: EndIn, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "EndComplianceRecord", pb.EndComplianceRecordRequest(
-        unit_id=unit_id, record_id=record_id, **body.model_dump())))
+async def end_compliance(unit_id: str, record_id: str, body: EndIn,
+                         call: TenantDep) -> JSONResponse:
+    request = pb.EndComplianceRecordRequest(unit_id=unit_id, record_id=record_id,
+                                            **body.model_dump())
+    return reply(as_json(await call.registry.EndComplianceRecord(request)))
 
 
-@router.get("/units/{unit_id}/compliance", summary="A unit's compliance records")
-async def list_compliance(unit_id: str, call: TenantDep) -> dict:
-    return as_json(await rpc(call, "ListComplianceRecords", pb.GetUnitRequest(unit_id=unit_id)))
+@router.get("/units/{unit_id}/compliance", summary="A unit's compliance records",
+            response_model=model_of(pb.ListComplianceRecordsResponse))
+async def list_compliance(unit_id: str, call: TenantDep) -> JSONResponse:
+    request = pb.GetUnitRequest(unit_id=unit_id)
+    return reply(as_json(await call.registry.ListComplianceRecords(request)))
 
 
-@router.post("/compliance/import",
+@router.post("/compliance/import", response_model=ImportResult,
              summary="Bulk import compliance records (信用中国 / 公示系统 extracts); a result per row")
-async def import_compliance(call: TenantDep, file: UploadFile = File(...)) -> dict:
-    return as_json(await rpc(call, "ImportComplianceRecords", await _import_request(file),
-                             IMPORT_TIMEOUT))
+async def import_compliance(call: TenantDep, file: UploadFile = File(...)) -> JSONResponse:
+    request = await import_request(file, pb.ImportRequest)
+    return reply(as_json(await call.registry.ImportComplianceRecords(request,
+                                                                     timeout=IMPORT_TIMEOUT)))
 
 
-@router.get("/units/{unit_id}/veto", summary="Which veto conditions (SPEC §5) apply on a day")
-async def check_veto(unit_id: str, call: TenantDep, on: str = "") -> dict:
-    return as_json(await rpc(call, "CheckVeto", pb.CheckVetoRequest(unit_id=unit_id, on=on)))
+@router.get("/units/{unit_id}/veto", summary="Which veto conditions (SPEC §5) apply on a day",
+            response_model=model_of(pb.VetoResult))
+async def check_veto(unit_id: str, call: TenantDep, on: str = "") -> JSONResponse:
+    request = pb.CheckVetoRequest(unit_id=unit_id, on=on)
+    return reply(as_json(await call.registry.CheckVeto(request)))
 
 
-@router.get("/audit/{service}",
+@router.get("/audit/{service}", response_model=model_of(common_pb2.VerifyChainResponse),
             summary="Verify a service's event hash chain in this tenant (institutions: 000000)")
-async def verify_chain(service: Literal["registry", "evaluation", "institutions"],
-                       call: TenantDep) -> dict:
-    client = getattr(call.clients, service)
-    return as_json(await call(client, client.stub(AuditStub).VerifyChain,
-                              common_pb2.VerifyChainRequest()))
-
-
-async def _import_request(file: UploadFile) -> pb.ImportRequest:
-    name = (file.filename or "").lower()
-    fmt = "xlsx" if name.endswith(".xlsx") else "csv" if name.endswith(".csv") else ""
-    if not fmt:
-        raise invalid("request.file_format", filename=file.filename or "")
-    return pb.ImportRequest(content=await file.read(), format=fmt, filename=file.filename or "")
+async def verify_chain(service: Service, call: TenantDep) -> JSONResponse:
+    return reply(as_json(await call.audit(service).VerifyChain(common_pb2.VerifyChainRequest())))

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import grpc
 
-from greenladder.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
+from generated.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from services.evaluation.api import EvaluationApi
+from services.evaluation.events import PUBLISHES
 from services.kernel.rpc import ServiceClient
-from services.kernel.service import Runtime, ServiceSpec, main
+from services.kernel.runtime import Runtime
+from services.kernel.service import ServiceSpec, main
 
 
 def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
@@ -19,7 +21,8 @@ def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
     return [evaluation_pb2.DESCRIPTOR.services_by_name["Evaluation"].full_name]
 
 
-SPEC = ServiceSpec(name="evaluation", root=Path(__file__).parent, register=register)
+SPEC = ServiceSpec(name="evaluation", root=Path(__file__).parent, register=register,
+                   publishes=PUBLISHES)
 
 if __name__ == "__main__":
     main(SPEC)

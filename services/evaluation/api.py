@@ -1,31 +1,36 @@
 """The evaluation service's gRPC servicer: proto ⇄ handlers, and the registry (the unit, the veto
-check) and the institutions service (an institution's engagement) asked on the caller's behalf."""
+check) and the institutions service (an institution's engagement) asked on the caller's behalf.
+Their answers become the frozen facts of ``facts.py`` here; no use case sees their messages."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
 
 from google.protobuf.json_format import MessageToDict
 
-from greenladder.evaluation.v1 import evaluation_pb2 as pb
-from greenladder.evaluation.v1 import evaluation_pb2_grpc
-from greenladder.institutions.v1 import institutions_pb2
-from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
-from greenladder.registry.v1 import registry_pb2
-from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
-from services.evaluation import handlers
+from generated.evaluation.v1 import evaluation_pb2 as pb
+from generated.evaluation.v1 import evaluation_pb2_grpc
+from generated.institutions.v1 import institutions_pb2
+from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
+from generated.registry.v1 import registry_pb2
+from generated.registry.v1.registry_pb2_grpc import RegistryStub
+from services.evaluation import domain, handlers, scoring
+from services.evaluation.facts import (
+    UNIT_KEYS,
+    EngagementStanding,
+    InstitutionFact,
+    UnitFact,
+    VetoCondition,
+    VetoFact,
+)
 from services.evaluation.schemes import schemes
 from services.evaluation.store import Evaluation
 from services.kernel.clock import iso
-from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient
-from services.kernel.service import Runtime
+from services.kernel.runtime import Runtime, Servicer
 from services.kernel.tenancy import current_tenant
-
-UNIT_KEYS = ("id", "uscc", "site", "name", "kind", "location", "city", "industry")
 
 
 def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationView:
@@ -43,29 +48,24 @@ def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationV
     )
 
 
-class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
+class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
     def __init__(self, runtime: Runtime, registry: ServiceClient,
                  institutions: ServiceClient) -> None:
-        self.rt = runtime
+        super().__init__(runtime)
         self.registry = registry
         self.institutions = institutions
-
-    async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        return await asyncio.to_thread(
-            fn, self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs
-        )
 
     async def _view(self, evaluation: Evaluation, result_json: str = "") -> pb.EvaluationView:
         links = await asyncio.to_thread(handlers.evidence, self.rt, tenant=current_tenant(),
                                         evaluation_id=evaluation.id)
         return view(evaluation, links, result_json)
 
-    async def _unit(self, unit_id: str) -> dict:
+    async def _unit(self, unit_id: str) -> UnitFact:
         """The unit as the registry shows it to this caller (refusals pass through)."""
         unit = await self.registry.on_behalf(self.registry.stub(RegistryStub).GetUnit,
                                              registry_pb2.GetUnitRequest(unit_id=unit_id),
                                              tenant=current_tenant())
-        return {k: getattr(unit, k) for k in UNIT_KEYS}
+        return UnitFact(**{k: getattr(unit, k) for k in UNIT_KEYS})
 
     async def ListSchemes(self, r, context):  # type: ignore[no-untyped-def]
         return pb.ListSchemesResponse(schemes=[
@@ -76,22 +76,37 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
             for _, s in sorted(schemes().items())
         ])
 
-    async def _standing(self, engagement_id: str) -> dict:
+    async def _standing(self, engagement_id: str) -> EngagementStanding:
         """The caller's (an institution's) engagement as the institutions service sees it now."""
         got = await self.institutions.on_behalf(
             self.institutions.stub(InstitutionsStub).CheckEngagement,
             institutions_pb2.CheckEngagementRequest(engagement_id=engagement_id),
             tenant=current_tenant())
         e, inst = got.engagement, got.institution
-        return {"id": e.id, "institution_uscc": e.institution_uscc, "unit_id": e.unit_id,
-                "unit": json.loads(e.unit_json), "reports_accepted": got.reports_accepted,
-                "institution": {"uscc": inst.uscc, "name": inst.name, "address": inst.address,
-                                "legal_representative": inst.legal_representative}}
+        return EngagementStanding(
+            id=e.id, institution_uscc=e.institution_uscc, unit_id=e.unit_id,
+            unit=UnitFact.of(json.loads(e.unit_json)), reports_accepted=got.reports_accepted,
+            institution=InstitutionFact(uscc=inst.uscc, name=inst.name, address=inst.address,
+                                        legal_representative=inst.legal_representative))
+
+    async def _veto(self, unit_id: str) -> VetoFact:
+        """The registry's veto check of the unit as of today, asked for the caller. A record is
+        stated in the report as the registry's record as text (what reports have always held:
+        a different form would change their content hashes)."""
+        got = await self.registry.on_behalf(
+            self.registry.stub(RegistryStub).CheckVeto,
+            registry_pb2.CheckVetoRequest(unit_id=unit_id), tenant=current_tenant())
+        return VetoFact(vetoed=got.vetoed, on=got.on, conditions=tuple(
+            VetoCondition(condition=c.condition, code=c.code, title=c.title,
+                          records=tuple(str(MessageToDict(
+                              r, preserving_proto_field_name=True,
+                              always_print_fields_with_no_presence=True)) for r in c.records))
+            for c in got.conditions))
 
     async def CreateEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         if r.engagement_id:
-            standing = await self._standing(r.engagement_id)
-            unit = {k: standing["unit"][k] for k in UNIT_KEYS}
+            standing: EngagementStanding | None = await self._standing(r.engagement_id)
+            unit = standing.unit
         else:
             standing, unit = None, await self._unit(r.unit_id)
         evaluation = await self._run(handlers.create, unit=unit, scheme_id=r.scheme_id,
@@ -109,7 +124,8 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
             evaluations = await self._run(handlers.of_unit, unit=await self._unit(r.unit_id))
         return pb.ListEvaluationsResponse(evaluations=[await self._view(e) for e in evaluations])
 
-    async def _writable(self, evaluation_id: str) -> tuple[Evaluation, dict | None]:
+    async def _writable(self,
+                        evaluation_id: str) -> tuple[Evaluation, EngagementStanding | None]:
         """The evaluation, if the caller may change it, and for an institution's draft its
         engagement as it stands now (a cancelled engagement or a 不采信 stops the work)."""
         current = await self._run(handlers.writable, evaluation_id=evaluation_id)
@@ -120,7 +136,7 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
     async def SetValues(self, r, context):  # type: ignore[no-untyped-def]
         await self._writable(r.evaluation_id)
         values = {
-            v.indicator_id: handlers.parse_value(
+            v.indicator_id: domain.parse_value(
                 v.indicator_id, amount=v.amount, unit=v.unit, option=v.option,
                 met=v.met if v.HasField("met") else None, yearly=list(v.yearly))
             for v in r.values
@@ -140,19 +156,14 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
     async def PreviewScore(self, r, context):  # type: ignore[no-untyped-def]
         evaluation, result = await self._run(handlers.preview, evaluation_id=r.evaluation_id)
         return await self._view(evaluation,
-                                json.dumps(handlers.result_dict(result), ensure_ascii=False))
+                                json.dumps(scoring.result_dict(result), ensure_ascii=False))
 
     async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         current, standing = await self._writable(r.evaluation_id)
         if current.status == "submitted":
             return await self._view(current)  # submitted already: a retry changes nothing
-        veto = await self.registry.on_behalf(
-            self.registry.stub(RegistryStub).CheckVeto,
-            registry_pb2.CheckVetoRequest(unit_id=current.unit_id), tenant=current_tenant())
         evaluation = await self._run(
-            handlers.submit, evaluation_id=r.evaluation_id,
-            veto=MessageToDict(veto, preserving_proto_field_name=True,
-                               always_print_fields_with_no_presence=True),
+            handlers.submit, evaluation_id=r.evaluation_id, veto=await self._veto(current.unit_id),
             highlights=r.highlights, preparer=r.preparer, reviewer=r.reviewer, pledge=r.pledge,
             claimed_total=r.claimed_total, standing=standing)
         return await self._view(evaluation)
@@ -167,13 +178,13 @@ class EvaluationApi(evaluation_pb2_grpc.EvaluationServicer):
                                unit_ids=list(r.unit_ids))
         out = pb.RescoreResponse(scheme_id=r.scheme_id, to_version=r.to_version,
                                  evaluations=len(rows),
-                                 now_below_mark=sum(row["now_below_mark"] for row in rows))
+                                 now_below_mark=sum(row.now_below_mark for row in rows))
         for row in rows:
             out.rows.append(pb.RescoreRow(
-                **{k: v for k, v in row.items() if k != "changes"},
-                changes=[pb.IndicatorChange(**c) for c in row["changes"]]))
-            for change in row["changes"]:
-                if change["fell"]:
-                    out.fell_by_indicator[change["indicator_id"]] = (
-                        out.fell_by_indicator.get(change["indicator_id"], 0) + 1)
+                **{k: v for k, v in asdict(row).items() if k != "changes"},
+                changes=[pb.IndicatorChange(**asdict(c)) for c in row.changes]))
+            for change in row.changes:
+                if change.fell:
+                    out.fell_by_indicator[change.indicator_id] = (
+                        out.fell_by_indicator.get(change.indicator_id, 0) + 1)
         return out

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
-from typing import Union
+from typing import Any, Union
 
 from services.evaluation.schemes import (
     LEVELS,
@@ -209,6 +210,29 @@ def interpolate(value: Decimal, *, baseline: Decimal, leading: Decimal, points: 
 
 def round_points(points: Decimal) -> Decimal:
     return points.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def result_dict(result: Result) -> dict[str, Any]:
+    """A result as JSON-able data, numbers as text so nothing is lost to floats."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
+
+    return {
+        "scheme_id": result.scheme_id, "scheme_version": result.scheme_version,
+        "indicators": [{k: plain(getattr(line, k)) for k in line.__slots__}
+                       for line in result.indicators],
+        "categories": [{k: plain(getattr(c, k)) for k in c.__slots__} for c in result.categories],
+        "total": str(result.total), "max_total": str(result.max_total),
+        "pass_mark": str(result.pass_mark), "passed": result.passed,
+        "vetoed_by": list(result.vetoed_by), "failed_required": list(result.failed_required),
+        "missing": list(result.missing),
+    }
 
 
 # --- one indicator ----------------------------------------------------------------------------

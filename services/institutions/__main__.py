@@ -4,11 +4,12 @@ from pathlib import Path
 
 import grpc
 
-from greenladder.institutions.v1 import institutions_pb2, institutions_pb2_grpc
+from generated.institutions.v1 import institutions_pb2, institutions_pb2_grpc
 from services.institutions.api import InstitutionsApi
-from services.institutions.events import subscriptions
+from services.institutions.events import PUBLISHES, SUBSCRIPTIONS
 from services.kernel.rpc import ServiceClient
-from services.kernel.service import Runtime, ServiceSpec, main
+from services.kernel.runtime import Runtime
+from services.kernel.service import ServiceSpec, main
 
 
 def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
@@ -22,7 +23,7 @@ def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
 
 
 SPEC = ServiceSpec(name="institutions", root=Path(__file__).parent, register=register,
-                   subscriptions=subscriptions)
+                   publishes=PUBLISHES, subscriptions=SUBSCRIPTIONS)
 
 if __name__ == "__main__":
     main(SPEC)

@@ -5,28 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from dataclasses import fields
 
-from greenladder.evaluation.v1 import evaluation_pb2
-from greenladder.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
-from greenladder.institutions.v1 import institutions_pb2 as pb
-from greenladder.institutions.v1 import institutions_pb2_grpc
-from greenladder.registry.v1 import registry_pb2
-from greenladder.registry.v1.registry_pb2_grpc import RegistryStub
+from generated.evaluation.v1 import evaluation_pb2
+from generated.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
+from generated.institutions.v1 import institutions_pb2 as pb
+from generated.institutions.v1 import institutions_pb2_grpc
+from generated.registry.v1 import registry_pb2
+from generated.registry.v1.registry_pb2_grpc import RegistryStub
 from services.institutions import handlers
-from services.institutions.domain import SanctionTerm, in_force
+from services.institutions.domain import SanctionTerm, UnitFact, in_force
 from services.institutions.store import Engagement, Filing, Institution, Sanction, WorkReport
 from services.kernel import clock
 from services.kernel.clock import iso
 from services.kernel.errors import render
-from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient, current_language
-from services.kernel.service import Runtime
+from services.kernel.runtime import Runtime, Servicer
 from services.kernel.tenancy import current_tenant
 
-UNIT_FIELDS = ("id", "uscc", "site", "name", "kind", "location", "city", "tenant", "industry",
-               "parent_uscc", "legal_rep_key", "ownership_declared")
+# What the registry's unit tells an engagement (its legal representative's key included).
+UNIT_FIELDS = tuple(f.name for f in fields(UnitFact))
 
 
 def profile_pb(inst: Institution, profile: dict) -> pb.InstitutionProfile:
@@ -88,15 +86,11 @@ def entry_pb(e: dict) -> pb.DirectoryEntry:
     return pb.DirectoryEntry(**e)
 
 
-class InstitutionsApi(institutions_pb2_grpc.InstitutionsServicer):
+class InstitutionsApi(Servicer, institutions_pb2_grpc.InstitutionsServicer):
     def __init__(self, runtime: Runtime, registry: ServiceClient, evaluation: ServiceClient) -> None:
-        self.rt = runtime
+        super().__init__(runtime)
         self.registry = registry
         self.evaluation = evaluation
-
-    async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        return await asyncio.to_thread(
-            fn, self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs)
 
     async def RegisterInstitution(self, r, context):  # type: ignore[no-untyped-def]
         raw = {
@@ -143,7 +137,7 @@ class InstitutionsApi(institutions_pb2_grpc.InstitutionsServicer):
             self.evaluation.stub(EvaluationStub).ListEvaluations,
             evaluation_pb2.ListEvaluationsRequest(unit_id=r.unit_id), tenant=tenant)
         e = await self._run(
-            handlers.engage, unit={k: getattr(unit, k) for k in UNIT_FIELDS},
+            handlers.engage, unit=UnitFact(**{k: getattr(unit, k) for k in UNIT_FIELDS}),
             institution_uscc=r.institution_uscc, level=r.level or "national",
             request_id=r.request_id,
             assisted_by={x.assisted_by for x in held.evaluations if x.assisted_by})

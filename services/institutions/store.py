@@ -151,6 +151,11 @@ def filings(*, session: Session, uscc: str | None = None,
     return session.exec(q).all()
 
 
+def filing(*, session: Session, uscc: str, province: str,
+           for_update: bool = False) -> Filing | None:
+    return session.get(Filing, (uscc, province), with_for_update=for_update)
+
+
 def filings_by_institution(*, session: Session, usccs: Sequence[str]) -> dict[str, list[Filing]]:
     """Every filing of the given institutions, in one query."""
     out: dict[str, list[Filing]] = {u: [] for u in usccs}
@@ -219,6 +224,11 @@ def work_reports(*, session: Session, usccs: Sequence[str] | None, year: int = 0
     if year:
         q = q.where(WorkReport.year == year)
     return session.exec(q).all()
+
+
+def work_report(*, session: Session, uscc: str, year: int,
+                for_update: bool = False) -> WorkReport | None:
+    return session.get(WorkReport, (uscc, year), with_for_update=for_update)
 
 
 def projects_in(*, session: Session, uscc: str, year: int) -> int:

@@ -8,11 +8,15 @@ one per service plus the kernel's) in the caller's language: zh-CN by default, E
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import yaml
+
+T = TypeVar("T")
 
 
 class Kind(enum.Enum):
@@ -89,6 +93,38 @@ def forbidden(code: str, /, **params: Any) -> DomainError:
 
 def conflict(code: str, /, **params: Any) -> DomainError:
     return DomainError(code, Kind.CONFLICT, **params)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A domain rule's "no", as a value: returned by a decision function, raised by ``refuse``."""
+
+    code: str
+    kind: Kind = Kind.PRECONDITION
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def error(self) -> DomainError:
+        return DomainError(self.code, self.kind, **self.params)
+
+
+def refuse(refusal: Refusal | None) -> None:
+    """Raise the refusal a decision returned; nothing when it returned none."""
+    if refusal is not None:
+        raise refusal.error()
+
+
+def decided(decision: T | Refusal) -> T:
+    """What a rule decided — a new state or value — or the refusal it returned, raised."""
+    if isinstance(decision, Refusal):
+        raise decision.error()
+    return decision
+
+
+def found(value: T | None, code: str, /, **params: Any) -> T:
+    """A loaded record, or the not-found refusal named by ``code``."""
+    if value is None:
+        raise DomainError(code, Kind.NOT_FOUND, **params)
+    return value
 
 
 def bounded(value: str, field: str, limit: int) -> str:

@@ -244,11 +244,14 @@ _RETRY = json.dumps({
 class ServiceClient:
     """A channel to one service; every call carries deadline, token, tenant and language."""
 
-    def __init__(self, service: str, addr: str, settings: Settings) -> None:
+    def __init__(self, service: str, addr: str, settings: Settings, *,
+                 channel: grpc.aio.Channel | None = None) -> None:
+        """``channel``: one of the caller's own (tests stand a recording channel in for the
+        network); by default a channel to ``addr`` that retries UNAVAILABLE."""
         self.service = service
         self.settings = settings
         self._stubs: dict[type, Any] = {}
-        self.channel = grpc.aio.insecure_channel(
+        self.channel = channel or grpc.aio.insecure_channel(
             addr,
             interceptors=aio_client_interceptors(),
             options=[

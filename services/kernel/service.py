@@ -18,42 +18,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from greenladder.common.v1 import common_pb2, common_pb2_grpc
+from generated.common.v1 import common_pb2, common_pb2_grpc
 from services.kernel import bus, telemetry
 from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
 from services.kernel.errors import load_messages
 from services.kernel.identity import authorize, current_identity
 from services.kernel.rpc import create_server
+from services.kernel.runtime import Runtime
 from services.kernel.tenancy import current_tenant
 
 logger = logging.getLogger("greenladder.service")
-
-
-@dataclass
-class Runtime:
-    """What a running service holds; handed to its servicers and event handlers."""
-
-    name: str
-    settings: Settings
-    db: Database
-
-    def record(self, session, event_type: str, body, reason: str = "",  # type: ignore[no-untyped-def]
-               *, tenant: str = "") -> None:
-        """Write a domain event into the outbox of the session's tenant (the call's, unless the
-        session is another tenant's under a declared store crossing), in the caller's transaction."""
-        env = bus.record_event(
-            session,
-            tenant=tenant or current_tenant(),
-            actor_tenant=current_tenant(),
-            service=self.name,
-            prefix=self.settings.bus_prefix,
-            event_type=event_type,
-            body=body,
-            reason=reason,
-        )
-        telemetry.log(logger, "event recorded", type=event_type, event_id=env.event_id,
-                      seq=env.seq)
 
 
 @dataclass
@@ -61,9 +36,8 @@ class ServiceSpec:
     name: str
     root: Path                                               # services/<name>
     register: Callable[[grpc.aio.Server, Runtime], list[str]]  # adds servicers; returns their full names
-    subscriptions: Callable[[Runtime], list[bus.Subscription]] = field(
-        default=lambda _rt: []
-    )
+    publishes: bus.Catalogue                                 # the events it records (events.py)
+    subscriptions: list[bus.Subscription] = field(default_factory=list)  # what it hears
 
 
 class AuditServicer(common_pb2_grpc.AuditServicer):
@@ -95,7 +69,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
         load_messages(messages)
     db = Database(service=spec.name, settings=settings, migrations=spec.root / "migrations")
     await asyncio.to_thread(db.onboard, settings.tenant_list)
-    runtime = Runtime(spec.name, settings, db)
+    runtime = Runtime(spec.name, settings, db, spec.publishes)
 
     nc = await bus.connect(settings, spec.name)
     js = nc.jetstream()
@@ -103,7 +77,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     relay = bus.Relay(db=db, js=js, settings=settings)
     consumer = bus.Consumer(
         js=js, settings=settings, session_for=lambda t: db.session(t, write=True),
-        subscriptions=spec.subscriptions(runtime),
+        subscriptions=spec.subscriptions, runtime=runtime,
     )
 
     server = create_server(settings, db.tenants)

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import grpc
 
-from greenladder.registry.v1 import registry_pb2, registry_pb2_grpc
+from generated.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.kernel.rpc import ServiceClient
-from services.kernel.service import Runtime, ServiceSpec, main
+from services.kernel.runtime import Runtime
+from services.kernel.service import ServiceSpec, main
 from services.registry.api import RegistryApi
-from services.registry.events import subscriptions
+from services.registry.events import PUBLISHES, SUBSCRIPTIONS
 
 
 def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
@@ -19,7 +20,7 @@ def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
 
 
 SPEC = ServiceSpec(name="registry", root=Path(__file__).parent, register=register,
-                   subscriptions=subscriptions)
+                   publishes=PUBLISHES, subscriptions=SUBSCRIPTIONS)
 
 if __name__ == "__main__":
     main(SPEC)

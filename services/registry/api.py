@@ -1,21 +1,24 @@
-"""The registry's gRPC servicer: proto ⇄ handlers, nothing else."""
+"""The registry's gRPC servicer: proto ⇄ handlers (use cases).
+
+Each method turns its request into a use case's keyword arguments and the result into proto. One
+does more: the veto check asks the institutions service, over gRPC on the caller's behalf,
+whether an institution holds an engagement on the unit, and hands the answer to the use case,
+which decides who must be vouched for and what the answer means (domain/access.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
-from greenladder.common.v1 import common_pb2
-from greenladder.institutions.v1 import institutions_pb2
-from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
-from greenladder.registry.v1 import registry_pb2 as pb
-from greenladder.registry.v1 import registry_pb2_grpc
+from generated.common.v1 import common_pb2
+from generated.institutions.v1 import institutions_pb2
+from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
+from generated.registry.v1 import registry_pb2 as pb
+from generated.registry.v1 import registry_pb2_grpc
 from services.kernel.clock import iso
-from services.kernel.errors import DomainError, forbidden
+from services.kernel.errors import DomainError
 from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient, current_language
-from services.kernel.service import Runtime
+from services.kernel.runtime import Runtime, Servicer
 from services.kernel.tenancy import current_tenant
 from services.registry import domain, handlers
 from services.registry.store import ComplianceRecord, Plan, PlanEntry, SupplierLink, Target, Unit
@@ -83,22 +86,10 @@ def import_pb(rows: list[dict]) -> common_pb2.ImportResult:
     return result
 
 
-class RegistryApi(registry_pb2_grpc.RegistryServicer):
+class RegistryApi(Servicer, registry_pb2_grpc.RegistryServicer):
     def __init__(self, runtime: Runtime, institutions: ServiceClient) -> None:
-        self.rt = runtime
+        super().__init__(runtime)
         self.institutions = institutions
-
-    async def _run(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        return await asyncio.to_thread(
-            fn, self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs
-        )
-
-    async def _read(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """A read. On SQLite it takes well under a millisecond of CPU: run it on the loop
-        rather than pay a thread hop; PostgreSQL reads wait on the network, so they go to a thread."""
-        if self.rt.db.is_postgres:
-            return await self._run(fn, **kwargs)
-        return fn(self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs)
 
     async def RegisterUnit(self, r, context):  # type: ignore[no-untyped-def]
         unit, created = await self._run(
@@ -221,27 +212,27 @@ class RegistryApi(registry_pb2_grpc.RegistryServicer):
                                        legal_representative=r.legal_representative,
                                        legal_rep_id=r.legal_rep_id))
 
-    async def _engaged(self, unit_id: str) -> bool:
-        """An institution (and nobody else with a role here) asks about a unit: the institutions
-        service says, on its behalf, whether it holds an accepted engagement on it."""
+    async def _engagement(self, unit_id: str) -> domain.Engagement | None:
+        """The institutions service's answer, asked on the caller's behalf, to whether it holds an
+        accepted engagement on the unit — asked only when the use case says the caller must be
+        vouched for; what the answer means is the use case's to decide."""
         tenant = current_tenant()
-        roles = {g.role for g in current_identity().in_tenant(tenant)}
-        if roles & set(handlers.READ) or "institution" not in roles:
-            return False
+        if not handlers.must_be_vouched(ident=current_identity(), tenant=tenant):
+            return None
         try:
             await self.institutions.on_behalf(
                 self.institutions.stub(InstitutionsStub).CheckEngagement,
                 institutions_pb2.CheckEngagementRequest(unit_id=unit_id), tenant=tenant)
         except DomainError as exc:
-            if exc.code == "engagement.not_found":
-                raise forbidden("unit.not_engaged", unit_id=unit_id) from None
-            raise
-        return True
+            if not domain.answers_engagement(exc.code):
+                raise  # no answer (unavailable, refused): the institutions service's error stands
+            return domain.Engagement(unit_id=unit_id, refused=exc.code)
+        return domain.Engagement(unit_id=unit_id)
 
     async def CheckVeto(self, r, context):  # type: ignore[no-untyped-def]
-        engaged = await self._engaged(r.unit_id)
+        engagement = await self._engagement(r.unit_id)
         unit, outcome, rows = await self._read(handlers.check_veto, unit_id=r.unit_id, on=r.on,
-                                              engaged=engaged)
+                                              engagement=engagement)
         lang = current_language()
         return pb.VetoResult(
             unit_id=unit.id, on=outcome.on.isoformat(), window_from=outcome.window_from.isoformat(),

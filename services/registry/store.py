@@ -230,6 +230,10 @@ def plan_entries(*, session: Session, plan_id: str) -> Sequence[PlanEntry]:
     ).all()
 
 
+def get_plan(*, session: Session, plan_id: str) -> Plan | None:
+    return session.get(Plan, plan_id)
+
+
 def plans_of(*, session: Session, owner_id: str) -> Sequence[Plan]:
     return session.exec(select(Plan).where(Plan.owner_id == owner_id).order_by(Plan.year)).all()
 
@@ -261,6 +265,13 @@ def find_compliance(*, session: Session, unit_id: str, fingerprint: str) -> Comp
         select(ComplianceRecord).where(ComplianceRecord.unit_id == unit_id,
                                        ComplianceRecord.fingerprint == fingerprint)
     ).first()
+
+
+def compliance_record(*, session: Session, unit_id: str, record_id: str,
+                      for_update: bool = False) -> ComplianceRecord | None:
+    """The record, if it is one of this unit's; ``for_update`` locks its row (PostgreSQL)."""
+    record = session.get(ComplianceRecord, record_id, with_for_update=for_update)
+    return record if record is not None and record.unit_id == unit_id else None
 
 
 def find_target(*, session: Session, unit_id: str, category: str, valid_from: date) -> Target | None:

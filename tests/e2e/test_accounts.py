@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import Api, login
+from tests.helpers import Api, login
 from tests.helpers import factory, uscc
 
 pytestmark = pytest.mark.stack

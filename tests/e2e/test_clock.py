@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from services.kernel.clock import CST, set_clock
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import factory
 
 pytestmark = pytest.mark.stack

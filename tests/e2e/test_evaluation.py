@@ -8,7 +8,7 @@ import pytest
 
 from services.evaluation.report import verify_hash
 from services.evaluation.scoring import Quantity
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import factory
 from tests.unit.test_scoring import GBT2025_VALUES
 

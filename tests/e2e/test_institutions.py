@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api, login
+from tests.helpers import Api, login
 from tests.e2e.test_evaluation import _values
 from tests.helpers import factory, person_id, publish_listing, uscc, wait_for
 
@@ -297,7 +297,7 @@ def test_the_institutions_chain_is_national_and_verifiable(as_user, demo_institu
 
 def test_a_unit_removed_after_its_evaluation_counts_in_the_track_record(stack, as_user,  # type: ignore[no-untyped-def]
                                                                      demo_institution):
-    from greenladder.events.v1 import events_pb2 as ev
+    from generated.events.v1 import events_pb2 as ev
     from services.kernel import clock
 
     public = Api(stack.gateway_url)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from greenladder.evaluation.v1 import evaluation_pb2 as pb
-from greenladder.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
+from generated.evaluation.v1 import evaluation_pb2 as pb
+from generated.evaluation.v1.evaluation_pb2_grpc import EvaluationStub
 from services.kernel.identity import Grant
 from tests.helpers import Registry, error_code, register_pb, token
 

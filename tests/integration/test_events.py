@@ -10,9 +10,9 @@ import uuid
 import nats
 import pytest
 
-from greenladder.events.v1 import events_pb2 as ev
+from generated.events.v1 import events_pb2 as ev
 from services.kernel.identity import Grant
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import (
     Registry, factory, log_lines, publish_listing, register_pb, uscc, wait_for,
 )

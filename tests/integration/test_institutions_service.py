@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from greenladder.institutions.v1 import institutions_pb2 as pb
-from greenladder.institutions.v1.institutions_pb2_grpc import InstitutionsStub
-from greenladder.registry.v1 import registry_pb2 as rpb
+from generated.institutions.v1 import institutions_pb2 as pb
+from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
+from generated.registry.v1 import registry_pb2 as rpb
 from services.kernel.identity import Grant
 from tests.helpers import Registry, error_code, person_id, register_pb, token, uscc
 
@@ -222,42 +222,3 @@ def test_an_institution_cannot_write_the_registry_of_another(call):  # type: ign
         call("RegisterInstitution", _profile(code, 80), "320000", JS)
     assert error_code(err.value) == "institution.national_only"
 
-
-def test_a_score_for_an_engagement_cancelled_meanwhile_takes_its_place_back(tmp_path):  # type: ignore[no-untyped-def]
-    """The evaluation was submitted while the engagement was still accepted, and the cancel got
-    in before the score arrived: the project was carried out, so it counts again, once."""
-    from greenladder.events.v1 import events_pb2
-    from services.institutions import handlers
-    from services.institutions.store import CapCounter, Engagement
-    from services.kernel import clock
-    from services.kernel.config import ROOT, Settings
-    from services.kernel.db import Database
-
-    db = Database(service="institutions", settings=Settings(var_dir=tmp_path),
-                  migrations=ROOT / "services/institutions/migrations")
-    db.onboard(["000000"])
-    now = clock.now()
-    with db.session("000000", write=True) as s:
-        s.add(CapCounter(legal_rep_key="k", year=now.year, used=3))
-        s.add(Engagement(
-            id="e1", institution_uscc="I", legal_rep_key="k", unit_id="u", unit_tenant="320000",
-            unit_uscc="U", unit_location="320102", unit_name="n", unit_json="{}",
-            category="factory", level="national", year=now.year, engaged_on=now.date(),
-            counted=True, status="cancelled", request_id="r", created_by="x", created_at=now))
-    scored = events_pb2.EvaluationScored(evaluation_id="v1", engagement_id="e1",
-                                         institution_uscc="I", total="70", claimed_total="72",
-                                         deviation="2")
-    env = events_pb2.Envelope(event_id="ev1", tenant="320000", type="evaluation.scored")
-    env.body.Pack(scored)
-    for _ in range(2):  # handled twice (the inbox normally prevents it): counted once
-        with db.session("000000", write=True) as s:
-            handlers.on_evaluation_scored(s, env)
-    with db.session("000000") as s:
-        e = s.get(Engagement, "e1")
-        assert (e.status, e.deviation, e.evaluation_id) == ("completed", "2", "v1")
-        assert s.get(CapCounter, ("k", now.year)).used == 4
-    forged = events_pb2.Envelope(event_id="ev2", tenant="330000", type="evaluation.scored")
-    forged.body.Pack(scored)
-    with pytest.raises(Exception, match="engagement"), db.session("000000", write=True) as s:
-        handlers.on_evaluation_scored(s, forged)   # another province's event cannot touch it
-    db.dispose()

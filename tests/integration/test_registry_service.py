@@ -11,9 +11,9 @@ import concurrent.futures
 import grpc
 import pytest
 
-from greenladder.common.v1 import common_pb2
-from greenladder.common.v1.common_pb2_grpc import AuditStub
-from greenladder.registry.v1 import registry_pb2 as pb
+from generated.common.v1 import common_pb2
+from generated.common.v1.common_pb2_grpc import AuditStub
+from generated.registry.v1 import registry_pb2 as pb
 from services.kernel import signing
 from services.kernel.identity import Grant, Identity, issue_internal_token
 from tests.helpers import Registry, error_code, register_pb, token, uscc

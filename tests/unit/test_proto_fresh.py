@@ -11,14 +11,13 @@ import pytest
 from services.kernel import protogen
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMITTED = ROOT / "greenladder"
 
 
 def _generated_files(base: Path) -> dict[str, bytes]:
-    """Generated files under ``base/greenladder``, by path relative to ``base``."""
+    """Generated files under ``base/generated``, by path relative to ``base``."""
     return {
         str(p.relative_to(base)): p.read_bytes()
-        for p in sorted((base / "greenladder").rglob("*"))
+        for p in sorted((base / protogen.PACKAGE).rglob("*"))
         if p.is_file() and "_pb2" in p.name and p.suffix in (".py", ".pyi")
     }
 
@@ -39,7 +38,9 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 def test_every_proto_is_generated(regenerated: dict[str, bytes]) -> None:
     for proto in sorted((ROOT / "proto").rglob("*.proto")):
-        stem = str(proto.relative_to(ROOT / "proto").with_suffix(""))
+        # proto/greenladder/registry/v1/registry.proto → generated/registry/v1/registry
+        stem = str(Path(protogen.PACKAGE, *proto.relative_to(ROOT / "proto" / "greenladder")
+                        .with_suffix("").parts))
         for suffix in ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi"):
             assert stem + suffix in regenerated, f"{stem}{suffix} not generated"
 

@@ -1,4 +1,5 @@
-"""Unit registration rules (SPEC §3): services/registry/domain.py ``new_unit`` and targets."""
+"""Unit registration rules (SPEC §3): services/registry/domain/units.py ``new_unit``, and the
+validity of targets (domain/parks.py)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,27 @@
-"""The veto check over compliance records (SPEC §5, services/registry/data/veto.yaml)."""
+"""The veto check over compliance records (SPEC §5, services/registry/data/veto.yaml), and
+what makes a record: one per fact, ended once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from services.kernel.clock import add_years
+from services.kernel.errors import DomainError
 from services.registry.domain import (
+    Fact,
     Record,
+    check_record,
     check_veto,
     condition_code,
     condition_title,
+    end_record,
+    fingerprint,
     months_between,
     record_applies,
+    restated,
     veto_rules,
 )
 
@@ -236,3 +244,45 @@ def test_stop_from_29_february_reaches_12_months_at_the_end_of_february() -> Non
     assert months_between(date(2024, 2, 29), date(2025, 2, 28)) == 12
     stop = rec("production_stopped", date(2024, 2, 29))
     assert check_veto([stop], date(2025, 2, 28)).vetoed
+
+
+# --- recording: the same fact once, a state ended (services/registry/domain/compliance.py) --------
+
+
+def test_a_fact_is_fingerprinted_by_what_makes_it_not_by_its_end() -> None:
+    fact = Fact(kind="safety_accident", occurred_on=date(2026, 1, 5), ended_on=None,
+                description="A车间爆炸", source="official", reference="")
+    assert fact.fingerprint == fingerprint("safety_accident", date(2026, 1, 5), "", "A车间爆炸")
+    assert replace(fact, ended_on=date(2026, 2, 1), source="import").fingerprint == fact.fingerprint
+    assert replace(fact, description="B车间火灾").fingerprint != fact.fingerprint
+
+
+def test_ending_a_record_and_ending_it_again() -> None:
+    state = rec("abnormal_operations", date(2025, 5, 1))
+    ended = end_record(state, date(2026, 3, 1))
+    assert ended == replace(state, ended_on=date(2026, 3, 1))
+    assert ended is not None and end_record(ended, date(2026, 3, 1)) is None
+
+
+def test_a_record_does_not_end_before_it_began() -> None:
+    with pytest.raises(DomainError) as err:
+        end_record(rec("abnormal_operations", date(2025, 5, 1)), date(2025, 4, 30))
+    assert err.value.code == "compliance.ended_before_start"
+
+
+def test_a_fact_restated_with_its_end_ends_the_record() -> None:
+    state = rec("abnormal_operations", date(2025, 5, 1))
+    fact = Fact(kind="abnormal_operations", occurred_on=date(2025, 5, 1), ended_on=None,
+                description="", source="import", reference="")
+    assert restated(state, fact) is None
+    assert restated(state, replace(fact, ended_on=date(2025, 9, 1))) == replace(
+        state, ended_on=date(2025, 9, 1))
+    ended = replace(state, ended_on=date(2025, 9, 1))
+    assert restated(ended, replace(fact, ended_on=date(2025, 9, 1))) is None
+
+
+def test_check_record_names_the_kinds() -> None:
+    assert check_record("tax_violation", date(2025, 1, 1), None).condition == 2
+    with pytest.raises(DomainError) as err:
+        check_record("flood", date(2025, 1, 1), None)
+    assert err.value.code == "compliance.kind_unknown"

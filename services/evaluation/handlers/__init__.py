@@ -1,0 +1,28 @@
+"""Evaluation use cases (评价): each loads, asks the domain (services/evaluation/domain.py) to
+decide, stores and records its event in one transaction.
+
+- ``drafts``: create (self path or institution path), read, list, fill in values, preview;
+- ``evidence``: evidence files, stored once by their sha256;
+- ``submission``: submit (frozen, scored, reported, announced) and the report read back;
+- ``rescoring``: the held evaluations scored again under a new scheme version.
+
+``from services.evaluation import handlers; handlers.create(...)`` reaches every use case.
+"""
+
+from __future__ import annotations
+
+from services.evaluation.handlers.drafts import (
+    create,
+    get,
+    of_engagement,
+    of_unit,
+    preview,
+    set_values,
+    writable,
+)
+from services.evaluation.handlers.evidence import add_evidence, evidence
+from services.evaluation.handlers.rescoring import rescore
+from services.evaluation.handlers.submission import report_of, submit
+
+__all__ = ["add_evidence", "create", "evidence", "get", "of_engagement", "of_unit", "preview",
+           "report_of", "rescore", "set_values", "submit", "writable"]

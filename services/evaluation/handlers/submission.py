@@ -1,0 +1,83 @@
+"""Submission (提交): the evaluation frozen, scored, its report kept and announced; and the
+report read back as JSON, printable HTML or PDF."""
+
+from __future__ import annotations
+
+import json
+
+from generated.events.v1 import events_pb2 as ev
+from services.evaluation import domain, report, scoring, store
+from services.evaluation.facts import EngagementStanding, VetoFact
+from services.evaluation.handlers.common import load
+from services.evaluation.handlers.drafts import score_held
+from services.evaluation.schemes import get_scheme
+from services.evaluation.store import Evaluation
+from services.kernel import clock
+from services.kernel.errors import refuse
+from services.kernel.identity import Identity
+from services.kernel.runtime import Runtime
+
+
+def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, veto: VetoFact,
+           highlights: str, preparer: str, reviewer: str, pledge: bool,
+           claimed_total: str, standing: EngagementStanding | None = None) -> Evaluation:
+    """Freeze the evaluation, score it, and keep its report. The registry's veto check (as of
+    today) and the basic requirements come first: a veto names its condition and records.
+    An institution's report (``standing``: its engagement as the institutions service sees it
+    now) names a preparer and a reviewer and carries the institution's own claimed score; the
+    ``evaluation.scored`` event states its deviation from the platform's."""
+    refuse(domain.institution_submit_refusal(standing, preparer=preparer, reviewer=reviewer,
+                                             claimed_total=claimed_total))
+    claimed = domain.parse_claimed(claimed_total)
+    with rt.db.session(tenant, write=True) as s:
+        evaluation = load(s, ident, tenant, evaluation_id, write=True)
+        if evaluation.status == "submitted":
+            return evaluation  # submitted already: a retry changes nothing
+        refuse(domain.path_refusal(path=evaluation.path, engaged=standing is not None,
+                                   evaluation_id=evaluation.id))
+        scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
+        result = score_held(evaluation)
+        refs: dict[str, list[dict]] = {}
+        for link, _ in store.evidence(session=s, evaluation_id=evaluation.id):
+            refs.setdefault(link.indicator_id, []).append(
+                {"sha256": link.sha256, "filename": link.filename})
+        now = clock.now()
+        content = report.build_report(report.ReportInput(
+            evaluation_id=evaluation.id, tenant=tenant, unit=json.loads(evaluation.unit_json),
+            scheme=scheme, path=evaluation.path,
+            institution=standing.institution.as_report() if standing is not None else None,
+            basic=json.loads(evaluation.basic_json), veto=veto.as_report(), result=result,
+            evidence=refs, highlights=highlights, preparer=preparer, reviewer=reviewer,
+            pledge=pledge, claimed_total=claimed, submitted_at=clock.iso(now)))
+        decided = domain.verdict(result, veto_applies=veto.vetoed, claimed=claimed)
+        evaluation.status, evaluation.submitted_at = "submitted", now
+        evaluation.result_json = json.dumps(scoring.result_dict(result), ensure_ascii=False)
+        evaluation.total = str(decided.total)
+        evaluation.vetoed = decided.vetoed
+        evaluation.passed = decided.passed
+        evaluation.report_json = json.dumps(content, ensure_ascii=False)
+        evaluation.report_hash = content["content_hash"]
+        evaluation.claimed_total = decided.claimed_total
+        s.add(evaluation)
+        rt.record(s, ev.EvaluationSubmitted(
+            evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
+            scheme_version=scheme.version, path=evaluation.path,
+            report_hash=evaluation.report_hash))
+        rt.record(s, ev.EvaluationScored(
+            evaluation_id=evaluation.id, unit_id=evaluation.unit_id, scheme_id=scheme.id,
+            scheme_version=scheme.version, total=evaluation.total, passed=evaluation.passed,
+            vetoed=decided.vetoed, claimed_total=decided.claimed_total,
+            deviation=decided.deviation, institution_uscc=evaluation.institution_uscc,
+            engagement_id=evaluation.engagement_id))
+        return evaluation
+
+
+def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
+              fmt: str) -> tuple[bytes, str, str]:
+    """The submitted evaluation's report as JSON, printable HTML or PDF: its bytes, content
+    type and content hash (the same whatever the format)."""
+    with rt.db.session(tenant) as s:
+        evaluation = load(s, ident, tenant, evaluation_id)
+    refuse(domain.report_refusal(status=evaluation.status, evaluation_id=evaluation_id, fmt=fmt))
+    body, kind = report.render(json.loads(evaluation.report_json), fmt)
+    return body, kind, evaluation.report_hash

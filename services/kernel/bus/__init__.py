@@ -1,0 +1,29 @@
+"""Events over NATS JetStream (ARCHITECTURE §5), in four parts:
+
+- ``events``: typed events — what a service publishes (``Catalogue``), what a consumer receives
+  (``Event``).
+- ``outbox``: the outbox, chain head and inbox tables; ``record_event`` appends to the tenant's
+  hash chain inside the business transaction; ``verify_chain`` walks it.
+- ``relay``: publishes the outbox, woken on commit.
+- ``consumer``: durable pull consumers, dispatched by message class, effect and inbox row in one
+  transaction, bounded redelivery, dead letters.
+"""
+
+from services.kernel.bus.consumer import Consumer, Handler, Subscription
+from services.kernel.bus.events import Catalogue, Event, unpack
+from services.kernel.bus.outbox import ChainCheck, ChainHead, Inbox, Outbox, record_event, verify_chain
+from services.kernel.bus.relay import Relay
+from services.kernel.bus.streams import (
+    connect,
+    dead_letter_subject,
+    ensure_dead_letter_stream,
+    ensure_stream,
+    stream_name,
+    subject,
+)
+
+__all__ = [
+    "Catalogue", "ChainCheck", "ChainHead", "Consumer", "Event", "Handler", "Inbox", "Outbox",
+    "Relay", "Subscription", "connect", "dead_letter_subject", "ensure_dead_letter_stream",
+    "ensure_stream", "record_event", "stream_name", "subject", "unpack", "verify_chain",
+]

@@ -1,0 +1,190 @@
+"""Durable pull consumers with explicit ack (ARCHITECTURE §5).
+
+An inbox row keyed by (consumer, event id), written in the same transaction as the effect, makes
+every effect happen once. Redelivery is bounded; what still fails goes to the dead-letter subject.
+Each subscription maps message classes to handlers; every handler has the same signature,
+``handler(runtime, session, event)``, and an event of a class nobody handles is acknowledged
+without effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import propagate, trace
+from sqlmodel import Session, SQLModel, Field
+
+from generated.events.v1 import events_pb2
+from services.kernel import clock
+from services.kernel.bus.events import Event, message_name, unpack
+from services.kernel.bus.outbox import Inbox
+from services.kernel.bus.streams import (
+    dead_letter_subject,
+    ensure_dead_letter_stream,
+    ensure_stream,
+    stream_name,
+)
+from services.kernel.config import Settings
+from services.kernel.crossings import crossing_for_effect
+from services.kernel.errors import DomainError, Kind
+from services.kernel.telemetry import log
+from services.kernel.tenancy import tenant_scope
+
+logger = logging.getLogger("greenladder.bus")
+
+# (runtime, session, event): the runtime of the consuming process (a service's, or the gateway's).
+Handler = Callable[[Any, Session, Event[Any]], None]
+SessionFor = Callable[[str], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A durable consumer: ``name`` is unique per consuming service; ``service`` owns the stream."""
+
+    name: str
+    service: str
+    event_type: str          # subject filter: "entry.removed", "entry.*", or ">" for all
+    handlers: Mapping[type[Message], Handler]
+    # Where the effect happens when not in the event's own tenant (a declared crossing).
+    route: Callable[[Event[Any]], str] | None = None
+    _by_name: dict[str, tuple[type[Message], Handler]] = field(init=False, repr=False,
+                                                              compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {message_name(cls): (cls, handler)
+                                              for cls, handler in self.handlers.items()})
+
+    def dispatch(self, envelope: events_pb2.Envelope) -> tuple[Event[Any], Handler] | None:
+        """The event unpacked to its class and the handler for it; None if nobody handles it."""
+        found = self._by_name.get(envelope.body.TypeName())
+        if found is None:
+            return None
+        cls, handler = found
+        return unpack(envelope, cls), handler
+
+
+class Consumer:
+    def __init__(
+        self, *, js: JetStreamContext, settings: Settings, session_for: SessionFor,
+        subscriptions: list[Subscription], runtime: Any,
+    ) -> None:
+        self.js = js
+        self.runtime = runtime
+        self.settings = settings
+        self.session_for = session_for
+        self.subscriptions = subscriptions
+        self._tracer = trace.get_tracer("greenladder.bus")
+
+    async def run(self) -> None:
+        await ensure_dead_letter_stream(self.js, self.settings.bus_prefix)
+        await asyncio.gather(*(self._run_one(sub) for sub in self.subscriptions))
+
+    async def _run_one(self, sub: Subscription) -> None:
+        """Never ends on its own: whatever breaks (NATS away, a stream missing), it starts over."""
+        while True:
+            try:
+                await self._consume(sub)
+            except Exception as exc:  # noqa: BLE001
+                log(logger, "consumer restarting", logging.ERROR, consumer=sub.name,
+                    error=repr(exc))
+                await asyncio.sleep(2)
+
+    async def _consume(self, sub: Subscription) -> None:
+        prefix = self.settings.bus_prefix
+        await ensure_stream(self.js, prefix, sub.service)
+        durable = f"{prefix}-{sub.name}"
+        psub = await self.js.pull_subscribe(
+            f"{prefix}.*.{sub.service}.{sub.event_type}",
+            durable=durable,
+            stream=stream_name(prefix, sub.service),
+            config=ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_deliver=self.settings.consumer_max_deliver,
+                ack_wait=self.settings.consumer_ack_wait_seconds,
+            ),
+        )
+        while True:
+            try:
+                msgs = await psub.fetch(batch=50, timeout=5)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except Exception as exc:  # noqa: BLE001 - connection trouble: back off, keep going
+                log(logger, "fetch failed", logging.WARNING, consumer=sub.name, error=repr(exc))
+                await asyncio.sleep(1)
+                continue
+            for msg in msgs:
+                await self._handle(sub, msg)
+
+    async def _handle(self, sub: Subscription, msg: Msg) -> None:
+        tenant = msg.subject.split(".")[1]
+        ctx = propagate.extract(msg.headers or {})
+        with self._tracer.start_as_current_span(
+            f"consume {sub.name}", context=ctx, kind=trace.SpanKind.CONSUMER
+        ):
+            try:
+                env = events_pb2.Envelope.FromString(msg.data)
+                applied = await asyncio.to_thread(self._apply, sub, tenant, env)
+                await msg.ack()
+                log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
+                    type=env.type, tenant=tenant, applied=applied)
+            except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
+                try:
+                    await self._failed(sub, msg, tenant, exc)
+                except Exception as nats_exc:  # noqa: BLE001 - unacked: redelivered after ack_wait
+                    log(logger, "could not settle a failed event", logging.WARNING,
+                        consumer=sub.name, subject=msg.subject, error=repr(nats_exc))
+
+    async def _failed(self, sub: Subscription, msg: Msg, tenant: str, exc: Exception) -> None:
+        """Retry later with back-off, or, after the last attempt, dead-letter it."""
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered >= self.settings.consumer_max_deliver:
+            await self.js.publish(
+                dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
+                msg.data,
+                headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500],
+                         "Gl-Subject": msg.subject},
+            )
+            await msg.term()
+            log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
+                subject=msg.subject, error=repr(exc))
+        else:
+            await msg.nak(delay=min(2 ** delivered, 30))
+            log(logger, "event failed, will retry", logging.WARNING, consumer=sub.name,
+                subject=msg.subject, delivered=delivered, error=repr(exc))
+
+    def _apply(self, sub: Subscription, tenant: str, env: events_pb2.Envelope) -> bool:
+        """Effect and inbox row in one transaction: False when the event was seen before or
+        is of a class this subscription does not handle."""
+        found = sub.dispatch(env)
+        if found is None:
+            return False
+        event, handler = found
+        target = sub.route(event) if sub.route else tenant
+        if target != tenant:
+            crossing = crossing_for_effect(env.type, tenant, target)
+            if crossing is None:
+                raise DomainError("crossing.undeclared", Kind.FORBIDDEN, event=env.type,
+                                  source=tenant, target=target)
+            log(logger, "cross-tenant effect", crossing=crossing.name, source=tenant,
+                target=target, event_id=env.event_id)
+        with tenant_scope(target), self.session_for(target) as session:
+            if session.get(Inbox, (sub.name, env.event_id)) is not None:
+                return False
+            if self.settings.fault == "consumer_slow":
+                time.sleep(0.02)  # test fault: make a batch last long enough to be killed in
+            handler(self.runtime, session, event)
+            session.add(Inbox(consumer=sub.name, event_id=env.event_id, processed_at=clock.now()))
+            return True

@@ -1,0 +1,86 @@
+"""The relay: publishes each tenant's outbox with ``Nats-Msg-Id`` = event id. It is woken when a
+transaction commits an event and otherwise polls slowly, so an idle stack costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from nats.js import JetStreamContext
+from sqlmodel import select
+
+from services.kernel import clock
+from services.kernel.bus.outbox import Outbox
+from services.kernel.config import Settings
+from services.kernel.db import Database
+from services.kernel.telemetry import log
+
+logger = logging.getLogger("greenladder.bus")
+
+
+class Relay:
+    """Publishes each tenant's outbox in chain order; woken on commit, polls slowly otherwise."""
+
+    def __init__(self, *, db: Database, js: JetStreamContext, settings: Settings) -> None:
+        self.db = db
+        self.js = js
+        self.settings = settings
+        self._dirty: set[str] = set(db.tenants())  # at start, look everywhere once
+        self._event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        db.on_commit = self.wake
+
+    def wake(self, tenant: str) -> None:
+        """Called after a commit, from whichever thread committed."""
+        self._loop.call_soon_threadsafe(self._wake, tenant)
+
+    def _wake(self, tenant: str) -> None:
+        self._dirty.add(tenant)
+        self._event.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._event.wait(), self.settings.relay_poll_seconds)
+            except TimeoutError:
+                self._dirty.update(self.db.tenants())
+            self._event.clear()
+            tenants, self._dirty = self._dirty, set()
+            for tenant in sorted(tenants):
+                try:
+                    await self._drain(tenant)
+                except Exception as exc:  # noqa: BLE001 - NATS down: retry on the next round
+                    log(logger, "relay could not publish", logging.WARNING, tenant=tenant,
+                        error=repr(exc))
+                    self._dirty.add(tenant)
+                    await asyncio.sleep(1)
+
+    async def _drain(self, tenant: str) -> None:
+        while True:
+            rows = await asyncio.to_thread(self._pending, tenant)
+            if not rows:
+                return
+            for row in rows:
+                headers = {"Nats-Msg-Id": row.event_id}
+                if row.traceparent:
+                    headers["traceparent"] = row.traceparent
+                await self.js.publish(row.subject, row.payload, headers=headers, timeout=5)
+                if self.settings.fault == "relay_exit_after_publish":
+                    os._exit(17)  # test fault: die between publish and mark
+            await asyncio.to_thread(self._mark, tenant, [r.seq for r in rows])
+
+    def _pending(self, tenant: str) -> list[Outbox]:
+        with self.db.session(tenant) as s:
+            return list(
+                s.exec(
+                    select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.seq).limit(200)  # type: ignore[union-attr]
+                )
+            )
+
+    def _mark(self, tenant: str, seqs: list[int]) -> None:
+        now = clock.now()
+        with self.db.session(tenant, write=True) as s:
+            for row in s.exec(select(Outbox).where(Outbox.seq.in_(seqs))):  # type: ignore[attr-defined]
+                row.published_at = now
+                s.add(row)

@@ -1,0 +1,126 @@
+"""The gateway's account rules on plain values: passwords, login throttling, who may hand out
+which grant and administer which account, which grants make sense on their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth import passwords, throttle
+from gateway.auth.accounts import check_grant, may_administer, may_verify, validate_grant
+from gateway.auth.throttle import LoginThrottle
+from gateway.store import AccountGrant
+from services.kernel.errors import DomainError
+from services.kernel.identity import Grant, Identity
+
+OPERATOR = Identity("op", (Grant("operator", "000000"),))
+MINISTRY = Identity("mi", (Grant("ministry", "000000"),))
+JIANGSU = Identity("js", (Grant("province", "320000"),))
+NANJING = Identity("nj", (Grant("city", "320000", city="320100"),))
+USCC = "91320100MA1N2P3Q43"
+
+
+def _code(fn, *args) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(DomainError) as exc:
+        fn(*args)
+    return exc.value.code
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weak", ["short1", "onlyletters", "1234567890"])
+def test_a_weak_password_is_refused(weak: str) -> None:
+    assert _code(passwords.hash_password, weak) == "account.password_weak"
+
+
+def test_a_password_matches_its_hash_only() -> None:
+    hashed = passwords.hash_password("good-pass-1")
+    assert passwords.password_matches(hashed, "good-pass-1")
+    assert not passwords.password_matches(hashed, "good-pass-2")
+    assert not passwords.password_matches("", "good-pass-1")  # no account: refused all the same
+    assert not passwords.password_matches(None, "")
+
+
+def test_a_generated_password_passes_the_strength_rule() -> None:
+    generated = [passwords.new_password() for _ in range(200)]
+    assert all(any(c.isdigit() for c in p) and any(c.isalpha() for c in p) and len(p) >= 8
+               for p in generated)
+    passwords.hash_password(generated[0])
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+def test_logins_are_throttled_per_user_after_ten_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: now[0])
+    t = LoginThrottle()
+    keys = t.keys("expert", "10.0.0.1")
+    for _ in range(10):
+        t.check(keys)
+        t.failed(keys)
+    assert _code(t.check, keys) == "auth.too_many_attempts"
+    t.check(t.keys("jiangsu", "10.0.0.1"))  # another user from the same address: not yet
+    now[0] += throttle.LOGIN_WINDOW + 1
+    t.check(keys)  # the window has passed
+
+
+def test_a_client_address_gets_a_wider_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: 5.0)
+    t = LoginThrottle()
+    for i in range(throttle.LOGIN_FAILURES["client"]):
+        t.failed(t.keys(f"user-{i}", "10.0.0.2"))
+    assert _code(t.check, t.keys("someone-new", "10.0.0.2")) == "auth.too_many_attempts"
+
+
+# --- who may hand out which grant ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("admin", "grant"), [
+    (OPERATOR, Grant("province", "330000")), (OPERATOR, Grant("partner", "000000")),
+    (MINISTRY, Grant("expert", "000000")), (MINISTRY, Grant("institution", "000000", org=USCC)),
+    (JIANGSU, Grant("city", "320000", city="320100")),
+    (JIANGSU, Grant("enterprise", "320000", org=USCC)),
+])
+def test_an_administrator_hands_out_the_grants_below_it(admin: Identity, grant: Grant) -> None:
+    assert check_grant(admin, grant).role == grant.role
+
+
+@pytest.mark.parametrize(("admin", "grant"), [
+    (NANJING, Grant("city", "320000", city="320200")),         # a city creates no accounts
+    (JIANGSU, Grant("city", "330000", city="330100")),         # nor a province elsewhere
+    (JIANGSU, Grant("province", "320000")),                    # nor its own peers
+    (MINISTRY, Grant("province", "320000")),
+])
+def test_no_one_hands_out_a_grant_above_or_beside_it(admin: Identity, grant: Grant) -> None:
+    assert _code(check_grant, admin, grant) == "account.may_not_grant"
+
+
+@pytest.mark.parametrize(("grant", "code"), [
+    (Grant("wizard", "320000"), "account.role"),
+    (Grant("public", "320000"), "account.role"),
+    (Grant("ministry", "320000"), "account.national_role"),
+    (Grant("province", "000000"), "account.tenant_role"),
+    (Grant("city", "320000", city="330100"), "account.city_outside_tenant"),
+])
+def test_a_grant_must_make_sense_on_its_own(grant: Grant, code: str) -> None:
+    assert _code(validate_grant, grant) == code
+
+
+def test_the_administrator_of_an_account_could_have_created_all_its_grants() -> None:
+    city = [AccountGrant(account_id="a", role="city", tenant="320000", city="320100")]
+    both = city + [AccountGrant(account_id="a", role="province", tenant="320000")]
+    assert may_administer(JIANGSU, city)
+    assert not may_administer(JIANGSU, both)  # a province does not administer a province
+    assert not may_administer(NANJING, city) and not may_administer(JIANGSU, [])
+
+
+def test_an_enterprise_claim_is_confirmed_by_its_province_or_its_city() -> None:
+    claim = AccountGrant(account_id="e", role="enterprise", tenant="320000", org=USCC,
+                         location="320102")
+    suzhou = Identity("sz", (Grant("city", "320000", city="320500"),))
+    assert may_verify(JIANGSU, claim) and may_verify(NANJING, claim)
+    assert not may_verify(suzhou, claim)
+    assert not may_verify(NANJING, AccountGrant(account_id="e", role="enterprise",
+                                                tenant="320000", org=USCC))  # no location given
+    assert not may_verify(Identity("zj", (Grant("province", "330000"),)), claim)
