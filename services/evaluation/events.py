@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from generated.events.v1 import events_pb2 as ev
-from services.kernel.bus import Catalogue
+from services.kernel.bus import contract
 
-PUBLISHES = Catalogue("evaluation", {
-    ev.EvaluationSubmitted: "evaluation.submitted",
-    ev.EvaluationScored: "evaluation.scored",
-})
+# Its part of the event contract, kept in the kernel beside the messages (decision 0006).
+PUBLISHES = contract.EVALUATION

@@ -9,19 +9,12 @@ from generated.events.v1 import events_pb2 as ev
 from services.institutions import domain, store
 from services.institutions.domain import NATIONAL
 from services.kernel import clock
-from services.kernel.bus import Catalogue, Event, Subscription
+from services.kernel.bus import Event, Subscription, contract
 from services.kernel.errors import found
 from services.kernel.runtime import Runtime
 
-PUBLISHES = Catalogue("institutions", {
-    ev.InstitutionRegistered: "institution.registered",
-    ev.InstitutionVerified: "institution.verified",
-    ev.InstitutionSanctioned: "institution.sanctioned",
-    ev.FilingChanged: "filing.changed",
-    ev.EngagementAccepted: "engagement.accepted",
-    ev.EngagementCancelled: "engagement.cancelled",
-    ev.WorkReportSubmitted: "work_report.submitted",
-})
+# Its part of the event contract, kept in the kernel beside the messages (decision 0006).
+PUBLISHES = contract.INSTITUTIONS
 
 
 # --- events heard ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from generated.events.v1 import events_pb2 as ev
 from services.kernel import clock
-from services.kernel.bus import Catalogue, Event, Subscription
+from services.kernel.bus import Event, Subscription, contract
 from services.kernel.errors import bounded, found
 from services.kernel.identity import Identity
 from services.kernel.runtime import Runtime
@@ -14,20 +14,8 @@ from services.registry import domain, store
 from services.registry.handlers.compliance import record_fact
 from services.registry.store import Unit
 
-PUBLISHES = Catalogue("registry", {
-    ev.UnitRegistered: "unit.registered",
-    ev.UnitRenamed: "unit.renamed",
-    ev.UnitRelocated: "unit.relocated",
-    ev.UnitsMerged: "unit.merged",
-    ev.UnitOwnershipDeclared: "unit.ownership_declared",
-    ev.ComplianceRecorded: "compliance.recorded",
-    ev.ComplianceEnded: "compliance.ended",
-    ev.TargetDesignated: "target.designated",
-    ev.ParkMemberJoined: "park.member_joined",
-    ev.ParkMemberLeft: "park.member_left",
-    ev.SuppliersChanged: "supplier.list_changed",
-    ev.PlanPublished: "plan.published",
-})
+# Its part of the event contract, kept in the kernel beside the messages (decision 0006).
+PUBLISHES = contract.REGISTRY
 
 
 # --- events heard ---------------------------------------------------------------------------------

@@ -171,6 +171,29 @@ def test_an_event_that_keeps_failing_goes_to_the_dead_letter_stream(stack):  # t
     assert ev.Envelope.FromString(msg.data).type == "entry.removed"
 
 
+def test_an_event_whose_body_is_not_its_type_is_dead_lettered_not_applied(stack):  # type: ignore[no-untyped-def]
+    """An entry.added carrying an entry.removed's body would bar the unit for three years if it
+    were applied as its body says: it is refused as not written by listing, and parked."""
+    province = login(stack, "jiangsu")
+    unit = province.post("/api/v1/tenants/320000/units", json=factory()).json()["unit"]
+    received: list = []
+
+    async def listen_then_publish() -> None:
+        nc = await nats.connect(stack.nats_url)
+        sub = await nc.subscribe(f"{stack.bus_prefix}-dlq.registry-listing-entries.>")
+        await nc.flush()
+        await asyncio.to_thread(publish_listing, stack, "entry.added", ev.EntryRemoved(
+            entry_id="E-X", unit_id=unit["id"], uscc=unit["uscc"], decided_on="2026-03-01"))
+        received.append(await sub.next_msg(timeout=40))
+        await nc.close()
+
+    asyncio.run(listen_then_publish())
+    (msg,) = received
+    assert "event.body_mismatch" in msg.headers["Gl-Error"]
+    path = f"/api/v1/tenants/320000/units/{unit['id']}/compliance"
+    assert province.get(path).json()["records"] == []
+
+
 def test_writes_during_a_nats_outage_are_published_later(own_stack):  # type: ignore[no-untyped-def]
     """Writes accepted while NATS is down are published once it is back."""
     own_stack.nats_url = ""  # always its own nats-server, which this test stops and restarts

@@ -24,6 +24,7 @@ from generated.events.v1 import events_pb2
 
 from services.kernel import clock
 from services.kernel.bus import Event, Outbox, unpack
+from services.kernel.bus.contract import CATALOGUES
 from services.kernel.bus.events import message_name
 from services.kernel.config import Settings
 from services.kernel.db import Database
@@ -79,10 +80,11 @@ class UseCases:
 
     def hear(self, body: Any, *, tenant: str, service: str, event_type: str = "",
              actor: str = "test") -> bool:
-        """Deliver an event of another service to this one's subscriptions, as the consumer
-        would (routing, handler, inbox): whether any subscription applied it."""
-        env = events_pb2.Envelope(event_id=str(uuid.uuid4()), tenant=tenant,
-                                  service=service, type=event_type,
+        """Deliver an event of another service (its type from the contract unless given) to this
+        one's subscriptions, as the consumer would (checked against the contract, routed,
+        handled): whether any subscription applied it."""
+        env = events_pb2.Envelope(event_id=str(uuid.uuid4()), tenant=tenant, service=service,
+                                  type=event_type or CATALOGUES[service].type_of(body),
                                   actor=events_pb2.Actor(subject=actor, role="system"))
         env.occurred_at.FromDatetime(clock.now())
         env.body.Pack(body)

@@ -42,22 +42,35 @@ def test_a_catalogue_refuses_ambiguous_or_malformed_names(types, problem) -> Non
         Catalogue("registry", types)
 
 
-def test_the_shipped_catalogues_are_disjoint_and_cover_every_event_message() -> None:
-    from services.evaluation.events import PUBLISHES as evaluation
-    from services.institutions.events import PUBLISHES as institutions
-    from services.registry.events import PUBLISHES as registry
+def test_the_contract_names_every_event_message_once() -> None:
+    from services.kernel.bus.contract import CATALOGUES
+    from services.registry.events import PUBLISHES
 
-    classes = [c for cat in (registry, evaluation, institutions) for c in cat.types]
+    assert PUBLISHES is CATALOGUES["registry"]
+    classes = [c for cat in CATALOGUES.values() for c in cat.types]
     assert len(classes) == len(set(classes)), "a message class is published by one service"
     names = {m.name for m in ev.DESCRIPTOR.message_types_by_name.values()}
-    # listing's events (heard already, published when listing exists), the envelope and the
-    # message kept only so that stored events still decode.
-    not_yet = {"Actor", "Envelope", "EntryAdded", "EntryRemoved", "ParkMembershipChanged"}
-    assert names - not_yet == {c.DESCRIPTOR.name for c in classes}
+    former = {c.DESCRIPTOR.name for cat in CATALOGUES.values() for c in cat.formerly}
+    assert former == {"ParkMembershipChanged"}
+    assert names - {"Actor", "Envelope"} - former == {c.DESCRIPTOR.name for c in classes}
 
 
-def _envelope(body) -> ev.Envelope:  # type: ignore[no-untyped-def]
-    env = ev.Envelope(event_id="e-1", tenant="320000", type="entry.added")
+def test_a_type_keeps_the_messages_it_carried_before() -> None:
+    from services.kernel.bus.contract import REGISTRY
+
+    assert REGISTRY.classes_for("park.member_left") == (ev.ParkMemberLeft,
+                                                        ev.ParkMembershipChanged)
+    assert REGISTRY.classes_for("unit.registered") == (ev.UnitRegistered,)
+    assert REGISTRY.classes_for("unit.vanished") == ()
+    with pytest.raises(TypeError):
+        REGISTRY.type_of(ev.ParkMembershipChanged())  # never recorded again
+
+
+def _envelope(body, type_: str = "", service: str = "listing") -> ev.Envelope:  # type: ignore[no-untyped-def]
+    from services.kernel.bus.contract import CATALOGUES
+
+    env = ev.Envelope(event_id="e-1", tenant="320000", service=service,
+                      type=type_ or CATALOGUES[service].type_of(body))
     env.body.Pack(body)
     return env
 
@@ -73,8 +86,40 @@ def test_a_subscription_dispatches_by_message_class() -> None:
     assert event.tenant == "320000" and event.event_id == "e-1"
     handler(None, None, event)  # type: ignore[arg-type]
     assert seen == [event.body]
-    # A class nobody handles, even under a subject the subscription hears, is not applied.
+    # An event of a type the subscription does not handle is not applied (and acknowledged).
     assert sub.dispatch(_envelope(ev.EntryRemoved(unit_id="u1"))) is None
+
+
+@pytest.mark.parametrize("envelope, code", [
+    # a body that is not what its type says: never handled as the body's own type
+    (lambda: _envelope(ev.EntryRemoved(unit_id="u1"), "entry.added"), "event.body_mismatch"),
+    (lambda: _envelope(ev.EntryAdded(unit_id="u1"), "entry.removed"), "event.body_mismatch"),
+    (lambda: ev.Envelope(event_id="e", tenant="320000", service="listing", type="entry.added"),
+     "event.body_mismatch"),  # no body at all
+    (lambda: _envelope(ev.EntryAdded(), "entry.renamed"), "event.unknown_type"),
+    (lambda: _envelope(ev.EntryAdded(), "entry.added", service="registry"), "event.unknown_type"),
+])
+def test_an_envelope_at_odds_with_the_contract_is_refused(envelope, code) -> None:  # type: ignore[no-untyped-def]
+    """Refused, not skipped: the consumer retries and then dead-letters it, with its reason."""
+    sub = Subscription(name="t", service="listing", event_type="entry.*",
+                       handlers={ev.EntryAdded: lambda rt, s, e: None,
+                                 ev.EntryRemoved: lambda rt, s, e: None})
+    with pytest.raises(DomainError) as err:
+        sub.dispatch(envelope())
+    assert err.value.code == code
+
+
+def test_a_subscription_handles_only_what_its_stream_carries() -> None:
+    with pytest.raises(ValueError, match="publishes no"):
+        Subscription(name="t", service="listing", event_type=">",
+                     handlers={ev.UnitRegistered: lambda rt, s, e: None})
+    # An event stored under a type's former message is still recognised.
+    sub = Subscription(name="t", service="registry", event_type="park.*",
+                       handlers={ev.ParkMembershipChanged: lambda rt, s, e: None})
+    old = _envelope(ev.ParkMembershipChanged(park_id="p", joined=True), "park.member_joined",
+                    service="registry")
+    found_ = sub.dispatch(old)
+    assert found_ is not None and found_[0].body.joined
 
 
 def test_unpacking_to_the_wrong_class_is_an_error() -> None:

@@ -1,12 +1,12 @@
-"""Events over NATS JetStream (ARCHITECTURE §5), in four parts:
+"""Events over NATS JetStream (ARCHITECTURE §5), in five parts:
 
-- ``events``: typed events — what a service publishes (``Catalogue``), what a consumer receives
-  (``Event``).
+- ``contract``: what each service publishes, message class → type (a ``Catalogue`` each).
+- ``events``: typed events — ``Catalogue``, and what a consumer receives (``Event``).
 - ``outbox``: the outbox, chain head and inbox tables; ``record_event`` appends to the tenant's
   hash chain inside the business transaction; ``verify_chain`` walks it.
 - ``relay``: publishes the outbox, woken on commit.
-- ``consumer``: durable pull consumers, dispatched by message class, effect and inbox row in one
-  transaction, bounded redelivery, dead letters.
+- ``consumer``: durable pull consumers; every envelope checked against the contract, dispatched by
+  message class, effect and inbox row in one transaction, bounded redelivery, dead letters.
 """
 
 from services.kernel.bus.consumer import Consumer, Handler, Subscription

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -23,10 +23,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate, trace
-from sqlmodel import Session, SQLModel, Field
+from sqlmodel import Session
 
 from generated.events.v1 import events_pb2
 from services.kernel import clock
+from services.kernel.bus.contract import CATALOGUES
 from services.kernel.bus.events import Event, message_name, unpack
 from services.kernel.bus.outbox import Inbox
 from services.kernel.bus.streams import (
@@ -58,19 +59,31 @@ class Subscription:
     handlers: Mapping[type[Message], Handler]
     # Where the effect happens when not in the event's own tenant (a declared crossing).
     route: Callable[[Event[Any]], str] | None = None
-    _by_name: dict[str, tuple[type[Message], Handler]] = field(init=False, repr=False,
-                                                              compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {message_name(cls): (cls, handler)
-                                              for cls, handler in self.handlers.items()})
+        published = CATALOGUES[self.service]  # KeyError: a stream nobody publishes
+        declared = {c for name in published.types.values() for c in published.classes_for(name)}
+        strangers = sorted(c.__name__ for c in self.handlers if c not in declared)
+        if strangers:
+            raise ValueError(f"{self.name}: {self.service} publishes no {strangers}")
 
     def dispatch(self, envelope: events_pb2.Envelope) -> tuple[Event[Any], Handler] | None:
-        """The event unpacked to its class and the handler for it; None if nobody handles it."""
-        found = self._by_name.get(envelope.body.TypeName())
-        if found is None:
+        """The event unpacked to its class and the handler for it; None when this subscription
+        handles no event of its type. An envelope whose service, type and body do not agree
+        with the contract is refused (and so, after bounded redelivery, dead-lettered): it was
+        not written by the publisher."""
+        accepted = CATALOGUES[self.service].classes_for(envelope.type)
+        if envelope.service != self.service or not accepted:
+            raise DomainError("event.unknown_type", Kind.INVALID, service=envelope.service,
+                              type=envelope.type, stream=self.service)
+        body = envelope.body.TypeName()
+        cls = next((c for c in accepted if message_name(c) == body), None)
+        if cls is None:
+            raise DomainError("event.body_mismatch", Kind.INVALID, type=envelope.type,
+                              body=body or "-")
+        handler = self.handlers.get(cls)
+        if handler is None:
             return None
-        cls, handler = found
         return unpack(envelope, cls), handler
 
 

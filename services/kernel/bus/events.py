@@ -23,11 +23,13 @@ _TYPE = re.compile(r"^[a-z_]+\.[a-z_]+$")
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What one service publishes: each message class once, each type name once."""
+    """What one service publishes: each message class once, each type name once. ``formerly``
+    lists messages that events stored under a type carried before (never recorded again)."""
 
     service: str
     types: Mapping[type[Message], str]
-    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    formerly: Mapping[type[Message], tuple[str, ...]] = field(default_factory=dict)
+    _classes: dict[str, tuple[type[Message], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = list(self.types.values())
@@ -37,17 +39,29 @@ class Catalogue:
         malformed = sorted(n for n in names if not _TYPE.match(n))
         if malformed:
             raise ValueError(f"{self.service}: type names must be entity.verb: {malformed}")
-        object.__setattr__(self, "_names", frozenset(names))
+        classes: dict[str, tuple[type[Message], ...]] = {n: (c,) for c, n in self.types.items()}
+        for cls, former in self.formerly.items():
+            unknown = sorted(set(former) - set(names))
+            if unknown or cls in self.types:
+                raise ValueError(f"{self.service}: {cls.__name__} formerly of unknown types "
+                                 f"{unknown} or still current")
+            for name in former:
+                classes[name] += (cls,)
+        object.__setattr__(self, "_classes", classes)
 
     def type_of(self, body: Message) -> str:
         try:
             return self.types[type(body)]
         except KeyError:
             raise TypeError(f"{self.service} does not publish {type(body).__name__}: declare it "
-                            f"in services/{self.service}/events.py") from None
+                            f"in services/kernel/bus/contract.py") from None
+
+    def classes_for(self, name: str) -> tuple[type[Message], ...]:
+        """The messages an event of type ``name`` may carry (current first); () if unknown."""
+        return self._classes.get(name, ())
 
     def __contains__(self, name: str) -> bool:
-        return name in self._names
+        return name in self._classes
 
 
 @dataclass(frozen=True)
