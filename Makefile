@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-unit test-stack bench proto clean
+.PHONY: setup run test test-unit test-stack fuzz bench proto clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ test-unit: $(STAMP)
 
 test-stack: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration tests/e2e $(PYTEST_ARGS)
+
+# schemathesis over the whole API as five roles, 0 responses 5xx (part of test and test-stack)
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q tests/e2e/test_fuzz_api.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

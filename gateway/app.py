@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from opentelemetry import propagate, trace
 
 from gateway import errors, seed, views
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "`Accept-Language` prefers English. Tenant data lives under `/api/v1/tenants/{tenant}/`."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(errors.refuse_nul)],  # every string of every route, one check
     )
     errors.install(app)
     app.include_router(public.router)

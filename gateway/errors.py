@@ -3,14 +3,16 @@ message in the caller's language (zh-CN unless ``Accept-Language`` prefers Engli
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from services.kernel.errors import DomainError, language, render
+from services.kernel.errors import DomainError, Refusal, language, nul_refusal, refuse, render
 
 logger = logging.getLogger("greenladder.gateway")
 
@@ -21,7 +23,78 @@ def error_response(status: int, code: str, message: str, params: dict | None = N
 
 
 def _field(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc if p != "body") or "body"
+    return ".".join(str(p) for p in loc if p not in ("body", "query", "path")) or "body"
+
+
+# What a pydantic check allows, as a message code of the gateway's catalogue with its parameter.
+_ALLOWED = {
+    "greater_than_equal": ("request.allowed_min", "ge"), "greater_than": ("request.allowed_gt", "gt"),
+    "less_than_equal": ("request.allowed_max", "le"), "less_than": ("request.allowed_lt", "lt"),
+    "string_too_long": ("request.allowed_max_length", "max_length"),
+    "string_too_short": ("request.allowed_min_length", "min_length"),
+    "too_long": ("request.allowed_max_items", "max_length"),
+    "too_short": ("request.allowed_min_items", "min_length"),
+    "string_pattern_mismatch": ("request.allowed_pattern", "pattern"),
+    "literal_error": ("request.allowed_values", "expected"),
+    "enum": ("request.allowed_values", "expected"),
+    "missing": ("request.allowed_missing", ""),
+    "int_parsing": ("request.allowed_int", ""), "int_type": ("request.allowed_int", ""),
+    "int_from_float": ("request.allowed_int", ""),
+    "string_type": ("request.allowed_string", ""),
+    "bool_parsing": ("request.allowed_bool", ""), "bool_type": ("request.allowed_bool", ""),
+    "float_parsing": ("request.allowed_number", ""), "float_type": ("request.allowed_number", ""),
+}
+
+
+def _allowed(error: dict, lang: str) -> str:
+    """What the field allows, in the caller's language (pydantic's own text otherwise)."""
+    code, key = _ALLOWED.get(error.get("type", ""), ("", ""))
+    if not code:
+        return str(error.get("msg", ""))
+    value = (error.get("ctx") or {}).get(key, "") if key else ""
+    return render(code, lang, value=value)
+
+
+async def refuse_nul(request: Request) -> None:
+    """One check for every string the API takes: no NUL character in a path segment, a query
+    parameter, a JSON body (at any depth) or a form field — refused naming the field, before any
+    route or account store sees it (PostgreSQL cannot store one; nothing on the platform means
+    one). The services refuse it too (``services.kernel.rpc.text_refusal``)."""
+    for name, value in request.path_params.items():
+        refuse(nul_refusal(str(value), name))
+    for name, value in request.query_params.multi_items():
+        refuse(nul_refusal(name, name) or nul_refusal(value, name))
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("application/json"):
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return  # malformed JSON is FastAPI's to refuse (400)
+        refuse(_nul_in(body, ""))
+    elif kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                refuse(nul_refusal(name, name) or nul_refusal(value, name))
+            else:  # an uploaded file: its name only (its content is the importer's to judge)
+                refuse(nul_refusal(value.filename or "", f"{name}.filename"))
+
+
+def _nul_in(value: Any, path: str) -> Refusal | None:
+    if isinstance(value, str):
+        return nul_refusal(value, path or "body")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = nul_refusal(key, f"{path}.{key}".lstrip(".")) or _nul_in(
+                item, f"{path}.{key}".lstrip("."))
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_in(item, f"{path}.{i}".lstrip("."))
+            if found:
+                return found
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -38,10 +111,10 @@ def install(app: FastAPI) -> None:
             return error_response(400, "request.malformed_json", render("request.malformed_json", lang))
         problems = [
             {"field": _field(tuple(e.get("loc", ()))), "type": e.get("type", ""),
-             "detail": e.get("msg", "")}
+             "detail": e.get("msg", ""), "allowed": _allowed(e, lang)}
             for e in errors
         ]
-        fields = ", ".join(sorted({p["field"] for p in problems}))
+        fields = "; ".join(sorted({f"{p['field']} ({p['allowed']})" for p in problems}))
         return error_response(422, "request.invalid", render("request.invalid", lang, fields=fields),
                               {"problems": problems})
 

@@ -22,7 +22,7 @@ from generated.events.v1 import events_pb2 as ev
 from generated.registry.v1 import registry_pb2 as pb
 from generated.registry.v1.registry_pb2_grpc import RegistryStub
 from services.kernel import signing
-from services.kernel.bus import ensure_stream
+from services.kernel.bus import authentic, ensure_stream
 from services.kernel.identity import Grant, Identity, issue_internal_token
 from services.kernel.uscc import CHARSET, check_char
 
@@ -146,21 +146,35 @@ def person_id(n: int, region: str = "320102", born: str = "19750315") -> str:
     return body + check_digit(body)
 
 
+async def nats_connect(stack: Stack, user: str = "admin", **options: Any) -> nats.NATS:
+    """A connection to the stack's NATS as one of its users (``admin`` may do anything; a
+    process's user has its permissions, replies under ``_INBOX.<user>``). On an external NATS,
+    which has no platform users, anonymous."""
+    credentials = stack.nats_credentials(user)
+    if credentials:
+        options.setdefault("inbox_prefix", f"_INBOX.{user}")
+    return await nats.connect(stack.nats_url, **credentials, **options)
+
+
 def publish_listing(stack, event_type: str, body, copies: int = 1,  # type: ignore[no-untyped-def]
                      tenant: str = "320000") -> None:
-    """Publish a listing event as the listing service would (it does not exist yet)."""
+    """Publish a listing event as the listing service would (it does not exist yet): format 2,
+    signed with listing's key from the stack's keys folder."""
+    subject = f"{stack.bus_prefix}.{tenant}.listing.{event_type}"
     env = ev.Envelope(event_id=str(uuid.uuid4()), tenant=tenant, service="listing",
-                      type=event_type, seq=1)
+                      type=event_type, seq=1, subject=subject, format=authentic.FORMAT)
     env.occurred_at.GetCurrentTime()
     env.body.Pack(body)
+    data = env.SerializeToString()
+    signed = authentic.wire(data, *authentic.seal(data, signing.ensure(stack.var_dir / "keys",
+                                                                        "listing")))
 
     async def publish() -> None:
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats_connect(stack, "listing")  # listing's NATS user: listing's subjects only
         js = nc.jetstream()
         await ensure_stream(js, stack.bus_prefix, "listing")
         for _ in range(copies):  # copies of one event: a duplicate delivery must apply once
-            await js.publish(f"{stack.bus_prefix}.{tenant}.listing.{event_type}",
-                             env.SerializeToString(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
+            await js.publish(subject, signed, headers={"Nats-Msg-Id": str(uuid.uuid4())})
         await nc.close()
 
     asyncio.run(publish())

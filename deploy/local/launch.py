@@ -1,7 +1,7 @@
 """`make run`: the whole platform on this machine, stopped cleanly with Ctrl-C.
 
-SQLite files, keys and NATS JetStream under var/; the same code runs on PostgreSQL and an external
-NATS when DATABASE_URL and NATS_URL are set.
+SQLite files, keys, NATS users and JetStream under var/; the same code runs on PostgreSQL and an
+external NATS when DATABASE_URL and NATS_URL are set (that NATS's users are its operator's).
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ def main() -> None:
         password_file = ROOT / "var" / "operator-password"
         operator = (password_file.read_text().strip() if password_file.exists()
                     else "(set at first start; lost with var/operator-password)")
+        nats_users = ("(a user per process; passwords in var/keys/nats/, admin for tools)"
+                      if stack.own_nats else "(external: users as in the operator guide, NATS)")
         print(f"""
 GreenLadder is running.
   API and OpenAPI docs : {url}/docs
-  NATS                 : {stack.nats_url}
+  NATS                 : {stack.nats_url} {nats_users}
   storage              : {"PostgreSQL" if stack.database_url else "SQLite under var/data/"}
   logs                 : var/log/
 

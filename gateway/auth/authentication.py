@@ -54,18 +54,24 @@ class Auth:
     # --- who is calling -------------------------------------------------------------------------
 
     def login(self, username: str, password: str, client: str = "") -> tuple[str, Account]:
-        """A login token for a person's account; failures are throttled (``throttle``)."""
+        """A login token for a person's account; failures are throttled (``throttle``): the
+        attempt is counted before the password is evaluated, so concurrent wrong passwords are
+        refused once the bound is reached, and given back when the password matched."""
         username = username.strip()
         keys = self.throttle.keys(username, client)
-        self.throttle.check(keys)
-        with self.session() as s:
-            account = s.exec(select(Account).where(Account.username == username)).first()
-        # No account, or a machine's: a dummy hash is checked, so the answer takes as long.
-        hashed = account.password_hash if account is not None and not account.machine else ""
-        matches = password_matches(hashed, password)
+        attempt = self.throttle.reserve(keys)
+        try:
+            with self.session() as s:
+                account = s.exec(select(Account).where(Account.username == username)).first()
+            # No account, or a machine's: a dummy hash is checked, so the answer takes as long.
+            hashed = account.password_hash if account is not None and not account.machine else ""
+            matches = password_matches(hashed, password)
+        except BaseException:
+            self.throttle.release(attempt)  # not evaluated: not a failed password
+            raise
         if account is None or not matches:
-            self.throttle.failed(keys)
             raise DomainError("auth.bad_credentials", Kind.UNAUTHENTICATED)
+        self.throttle.release(attempt)
         if account.status != "active":
             raise DomainError("auth.account_disabled", Kind.FORBIDDEN)
         now = clock.now()

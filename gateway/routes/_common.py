@@ -57,6 +57,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("the body is not valid JSON, or not a valid form (multipart) body"),
     401: _error("not logged in, or the token or API key is invalid, expired or revoked"),
     403: _error("the caller may not do this here"),
     404: _error("no such record (or route)"),

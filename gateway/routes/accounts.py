@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import AccountsDep, AuthDep, UserDep
-from gateway.routes._common import ERRORS, reply
+from gateway.routes._common import ERRORS, ErrorBody, reply
 from gateway.schemas import Strict
 from services.kernel.clock import iso
 from services.kernel.identity import ANONYMOUS, Grant
@@ -145,7 +145,8 @@ def _account(account, grants) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 @router.post("/auth/login", summary="Log in with a password; returns a bearer token",
-             response_model=LoggedIn)
+             response_model=LoggedIn, responses={429: {
+                 "model": ErrorBody, "description": "too many failed attempts; try again later"}})
 async def login(body: LoginIn, auth: AuthDep, request: Request) -> JSONResponse:
     client = request.client.host if request.client else ""
     token, account = await asyncio.to_thread(auth.login, body.username, body.password, client)

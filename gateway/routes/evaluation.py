@@ -15,6 +15,7 @@ from gateway.deps import TenantDep
 from gateway.routes._common import ERRORS, as_json, reply
 from gateway.schemas import model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
+from services.kernel.errors import MAX_VERSION
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"], responses=ERRORS)
 _JSON_FIELDS = ("values_json", "basic_json", "result_json")
@@ -39,7 +40,7 @@ class EvaluationIn(BaseModel):
     unit_id: str = Field("", description="a self-evaluation: the unit (its enterprise creates it)")
     engagement_id: str = Field("", description="an institution's evaluation: its accepted engagement")
     scheme_id: str
-    scheme_version: int = Field(0, ge=0, description="0: the latest version")
+    scheme_version: int = Field(0, ge=0, le=MAX_VERSION, description="0: the latest version")
     request_id: str = Field("", max_length=80,
                             description="idempotency key; one is made when empty")
     assisted_by: str = Field("", max_length=40,
@@ -151,7 +152,7 @@ async def get_report(evaluation_id: str, call: TenantDep,
 
 
 class RescoreIn(BaseModel):
-    to_version: int = Field(ge=1)
+    to_version: int = Field(ge=1, le=MAX_VERSION)
     unit_ids: list[str] = Field(default_factory=list, max_length=10000,
                                 description="empty: every submitted evaluation of the scheme")
 

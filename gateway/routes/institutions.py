@@ -9,7 +9,7 @@ import json
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -17,10 +17,12 @@ from gateway.deps import PublicDep, TenantDep
 from gateway.routes._common import ERRORS, as_json, reply
 from gateway.schemas import model_of
 from generated.institutions.v1 import institutions_pb2 as pb
+from services.kernel.errors import INT32_MAX, YEARS
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"], responses=ERRORS)
 public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERRORS)
 Category = Literal["factory", "park", "supply_chain"]
+YEAR = Query(0, ge=0, le=YEARS[1], description=f"0: this year; else {YEARS[0]}–{YEARS[1]}")
 Institution = model_of(pb.Institution)
 Engagement = model_of(pb.Engagement, drop=("unit_json",), add={
     "unit": (dict[str, Any], Field(description="the unit as the registry knew it when engaged"))})
@@ -45,7 +47,7 @@ class StaffIn(BaseModel):
 
 
 class ExperienceIn(BaseModel):
-    year: int
+    year: int = Field(ge=YEARS[0], le=YEARS[1])
     description: str = Field(max_length=500)
 
 
@@ -78,9 +80,9 @@ class EngageIn(BaseModel):
 
 
 class WorkReportIn(BaseModel):
-    year: int
+    year: int = Field(ge=YEARS[0], le=YEARS[1], description="the year reported on")
     summary: str = Field(max_length=5000)
-    projects: int = Field(ge=0)
+    projects: int = Field(ge=0, le=INT32_MAX)
     content: dict = Field(default_factory=dict, description="further figures the form asks for")
 
 
@@ -142,7 +144,7 @@ async def revoke_filing(uscc: str, body: ReasonIn, call: TenantDep) -> JSONRespo
 
 @router.get("/institutions/{uscc}/cap", response_model=model_of(pb.CapUsageView),
             summary="National projects taken this year by the institution's legal representative")
-async def cap_usage(uscc: str, call: TenantDep, year: int = 0) -> JSONResponse:
+async def cap_usage(uscc: str, call: TenantDep, year: int = YEAR) -> JSONResponse:
     request = pb.CapUsageRequest(uscc=uscc, year=year)
     return reply(as_json(await call.institutions.CapUsage(request)))
 
@@ -159,7 +161,7 @@ async def submit_work_report(uscc: str, body: WorkReportIn, call: TenantDep) -> 
 
 @router.get("/work-reports", summary="Work reports, and who is overdue for a year",
             response_model=model_of(pb.ListWorkReportsResponse))
-async def list_work_reports(call: TenantDep, uscc: str = "", year: int = 0) -> JSONResponse:
+async def list_work_reports(call: TenantDep, uscc: str = "", year: int = YEAR) -> JSONResponse:
     request = pb.ListWorkReportsRequest(uscc=uscc, year=year)
     return reply(as_json(await call.institutions.ListWorkReports(request)))
 
@@ -186,7 +188,7 @@ async def engage(body: EngageIn, call: TenantDep) -> JSONResponse:
 @router.get("/engagements", summary="Engagements the caller may see",
             response_model=list[Engagement])  # type: ignore[valid-type]
 async def list_engagements(call: TenantDep, institution_uscc: str = "", unit_id: str = "",
-                           year: int = 0) -> JSONResponse:
+                           year: int = YEAR) -> JSONResponse:
     result = await call.institutions.ListEngagements(pb.ListEngagementsRequest(
         institution_uscc=institution_uscc, unit_id=unit_id, year=year))
     return reply([engagement_json(e) for e in result.engagements])

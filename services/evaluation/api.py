@@ -87,7 +87,8 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
             id=e.id, institution_uscc=e.institution_uscc, unit_id=e.unit_id,
             unit=UnitFact.of(json.loads(e.unit_json)), reports_accepted=got.reports_accepted,
             institution=InstitutionFact(uscc=inst.uscc, name=inst.name, address=inst.address,
-                                        legal_representative=inst.legal_representative))
+                                        legal_representative=inst.legal_representative),
+            party=tuple(got.party))
 
     async def _veto(self, unit_id: str) -> VetoFact:
         """The registry's veto check of the unit as of today, asked for the caller. A record is

@@ -78,6 +78,19 @@ def engagement_refusal(engagement: EngagementStanding | None, *,
     return None
 
 
+def independence_refusal(engagement: EngagementStanding | None,
+                         helpers: Iterable[str]) -> Refusal | None:
+    """No institution evaluates a unit whose self-evaluation it, or one party with it (the same
+    legal representative or parent: ``engagement.party``), helped write. ``helpers``: who the
+    unit's self-evaluations say assisted them now; checked at create and again at submit."""
+    if engagement is None:
+        return None
+    me = engagement.institution_uscc
+    wrote = sorted({me, *engagement.party} & set(helpers), key=lambda u: (u != me, u))
+    return Refusal("evaluation.wrote_self_evaluation", Kind.CONFLICT,
+                   {"institution": me, "helper": wrote[0]}) if wrote else None
+
+
 def scheme_refusal(scheme: Scheme, unit: UnitFact) -> Refusal | None:
     """A factory is evaluated under a factory scheme, a park under a park scheme."""
     if scheme.category == unit.kind:

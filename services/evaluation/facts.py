@@ -62,7 +62,9 @@ class InstitutionFact:
 @dataclass(frozen=True)
 class EngagementStanding:
     """An institution's accepted engagement as the institutions service sees it now: whose work
-    it is, on which unit, and whether the institution's reports are accepted (采信) today."""
+    it is, on which unit, whether the institution's reports are accepted (采信) today, and who
+    is one party with the institution (``party``: the USCCs of itself, its parent company and
+    the institutions sharing its legal representative or parent)."""
 
     id: str
     institution_uscc: str
@@ -70,6 +72,7 @@ class EngagementStanding:
     unit: UnitFact
     reports_accepted: bool
     institution: InstitutionFact
+    party: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,14 @@ def of_unit(*, session: Session, unit_id: str) -> Sequence[Evaluation]:
                         .order_by(col(Evaluation.created_at))).all()
 
 
+def self_helpers(*, session: Session, unit_id: str) -> Sequence[str]:
+    """Who helped write the unit's self-evaluations ("assisted_by"), drafts included."""
+    return session.exec(select(Evaluation.assisted_by).distinct()
+                        .where(Evaluation.unit_id == unit_id, Evaluation.path == "self",
+                               Evaluation.assisted_by != "")
+                        .order_by(Evaluation.assisted_by)).all()
+
+
 def submitted_of(*, session: Session, scheme_id: str) -> Sequence[Evaluation]:
     return session.exec(select(Evaluation).where(Evaluation.scheme_id == scheme_id,
                                                  Evaluation.status == "submitted")

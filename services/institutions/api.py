@@ -162,13 +162,13 @@ class InstitutionsApi(Servicer, institutions_pb2_grpc.InstitutionsServicer):
         return pb.ListEngagementsResponse(engagements=[engagement_pb(e) for e in rows])
 
     async def CheckEngagement(self, r, context):  # type: ignore[no-untyped-def]
-        e, accepted, inst = await self._run(handlers.check_engagement,
-                                            engagement_id=r.engagement_id, unit_id=r.unit_id)
+        e, accepted, inst, party = await self._run(
+            handlers.check_engagement, engagement_id=r.engagement_id, unit_id=r.unit_id)
         profile = json.loads(inst.profile_json)
         profile["staff"] = []
         return pb.EngagementStanding(engagement=engagement_pb(e, inst.name),
                                      reports_accepted=accepted,
-                                     institution=profile_pb(inst, profile))
+                                     institution=profile_pb(inst, profile), party=party)
 
     async def CapUsage(self, r, context):  # type: ignore[no-untyped-def]
         return pb.CapUsageView(**await self._run(handlers.cap_usage, uscc=r.uscc, year=r.year))

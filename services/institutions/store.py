@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint, func
+from sqlalchemy import Column, Text, UniqueConstraint, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -138,6 +138,20 @@ def institutions(*, session: Session, usccs: Sequence[str] | None = None,
 
 def sharing_legal_rep(*, session: Session, legal_rep_key: str) -> Sequence[str]:
     return session.exec(select(Institution.uscc).where(Institution.legal_rep_key == legal_rep_key)
+                        .order_by(Institution.uscc)).all()
+
+
+def maybe_one_party(*, session: Session, uscc: str, legal_rep_key: str,
+                    parent_uscc: str) -> Sequence[Institution]:
+    """The other institutions that may be one party with ``uscc``: the same legal
+    representative, the same parent, its parent, its subsidiaries (the domain decides)."""
+    related = [col(Institution.parent_uscc) == uscc]
+    if legal_rep_key:
+        related.append(col(Institution.legal_rep_key) == legal_rep_key)
+    if parent_uscc:
+        related += [col(Institution.parent_uscc) == parent_uscc,
+                    col(Institution.uscc) == parent_uscc]
+    return session.exec(select(Institution).where(or_(*related), Institution.uscc != uscc)
                         .order_by(Institution.uscc)).all()
 
 

@@ -9,10 +9,12 @@ import io
 import zipfile
 from datetime import date, datetime, time
 
+import logging
 from collections.abc import Callable
 
+from services.kernel.errors import DomainError, invalid, nul_refusal
 
-from services.kernel.errors import DomainError, invalid
+logger = logging.getLogger("greenladder.bulk")
 
 
 def _decode(content: bytes) -> str:
@@ -100,7 +102,9 @@ def parse(
         if extra:  # an unquoted comma in a value would otherwise shift or lose data silently
             out.append(invalid("import.row_extra_values", count=len(extra), columns=len(header)))
             continue
-        out.append({h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h})
+        row = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h}
+        nul = next((r for r in (nul_refusal(v, h) for h, v in row.items()) if r), None)
+        out.append(nul.error() if nul else row)  # a NUL in a cell refuses its row, naming the column
     return out
 
 
@@ -110,7 +114,12 @@ def each_row(
     apply: Callable[[dict[str, str]], tuple[str, bool]],
 ) -> list[dict]:
     """Apply each row alone: accepted with the id it made (``existing`` when it was already
-    there) or refused with its code and message. Row numbers count data rows from 1."""
+    there) or refused with its code and message. Row numbers count data rows from 1.
+
+    ``apply`` writes a row in one transaction of its own, so a row that fails wrote nothing.
+    Every row is processed and answered: a row that fails for a reason no rule names (a
+    database error) is refused as ``import.row_failed`` with the error's kind, and logged with
+    its traceback — the rows after it are still applied."""
     results: list[dict] = []
     for number, row in enumerate(rows, start=1):
         if row == {}:
@@ -123,4 +132,16 @@ def each_row(
         except DomainError as exc:
             results.append({"row": number, "accepted": False, "code": exc.code,
                             "message": exc.message(lang)})
+        except Exception as exc:  # noqa: BLE001 - one row's failure is that row's answer
+            logger.exception("import row %d failed", number)
+            failed = invalid("import.row_failed", reason=_reason(exc))
+            results.append({"row": number, "accepted": False, "code": failed.code,
+                            "message": failed.message(lang)})
     return results
+
+
+def _reason(exc: Exception) -> str:
+    """What kind of failure, without internals: the database driver's error class when there
+    is one (``DataError``), else the exception's class."""
+    orig = getattr(exc, "orig", None)
+    return type(orig if isinstance(orig, Exception) else exc).__name__

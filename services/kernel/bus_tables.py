@@ -2,7 +2,10 @@
 revision: the outbox, the chain head and the inbox (ARCHITECTURE §5).
 
 Migrations are history: once released, these functions do not change. A later change to the bus
-tables is a new function here, called by a new revision in every service.
+tables is a new function here, called by a new revision in every service:
+
+- ``create_v1``: the first revision of every service and of the gateway;
+- ``add_signatures_v2``: format 2 of events, signed (decision 0007).
 """
 
 from __future__ import annotations
@@ -49,3 +52,20 @@ def drop_v1() -> None:
     op.drop_table("outbox")
     op.drop_table("inbox")
     op.drop_table("chain_head")
+
+
+def add_signatures_v2() -> None:
+    """Format 2 of events (decision 0007): each outbox row has a format (rows already stored are
+    format 1), and the key id and signature of its envelope."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("format", sa.Integer(), nullable=False, server_default="1"))
+        batch.add_column(sa.Column("key_id", sa.String(length=80), nullable=False,
+                                   server_default=""))
+        batch.add_column(sa.Column("signature", sa.LargeBinary(), nullable=True))
+
+
+def drop_signatures_v2() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("signature")
+        batch.drop_column("key_id")
+        batch.drop_column("format")

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     nats_url: str = Field(
         "nats://127.0.0.1:14222", validation_alias=AliasChoices("NATS_URL", "GL_NATS_URL")
     )
+    # This process's NATS user (ARCHITECTURE §5: each service its own, allowed only its subjects).
+    # `make run` and the test stacks pass them; on an external NATS the operator does. Without
+    # them the process connects anonymously and warns (events are still signed and verified).
+    nats_user: str = ""
+    nats_password: str = ""
+    nats_password_file: Path | None = None  # read at connect; wins over nats_password
     # Subject and stream prefix; test stacks use their own so they never meet on a shared server.
     bus_prefix: str = "gl"
     relay_poll_seconds: float = 20.0

@@ -154,8 +154,9 @@ class Database:
         try:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except Exception:  # noqa: BLE001 - no version table yet: a new file
-            conn.rollback()
             return None
+        finally:
+            conn.rollback()  # the read began a transaction; the migration begins its own
 
     def _migrate(self, conn: Connection, schema: str | None) -> None:
         script = self._script

@@ -135,6 +135,35 @@ def bounded(value: str, field: str, limit: int) -> str:
     return value
 
 
+NUL = "\x00"
+YEARS = (1949, 2199)  # the years any date of the platform may fall in (``date.out_of_range``)
+INT32_MAX = 2**31 - 1
+MAX_VERSION = 9999  # a scheme's (or any versioned rule set's) version number
+
+
+def nul_refusal(value: str, field: str) -> Refusal | None:
+    """A caller's text may not hold a NUL character: PostgreSQL cannot store one, and no field of
+    the platform means one. Refused alike on every storage."""
+    if NUL in value:
+        return Refusal("text.nul", Kind.INVALID, {"field": field})
+    return None
+
+
+def range_refusal(value: int, field: str, low: int, high: int, *,
+                  zero_means_default: bool = False) -> Refusal | None:
+    """An integer outside ``low..high`` (0 allowed too when it means "the default")."""
+    if (zero_means_default and value == 0) or low <= value <= high:
+        return None
+    return Refusal("number.out_of_range", Kind.INVALID,
+                   {"field": field, "value": value, "min": low, "max": high})
+
+
+def year_refusal(value: int, field: str = "year", *, zero_means_default: bool = False,
+                 low: int = YEARS[0], high: int = YEARS[1]) -> Refusal | None:
+    """A year the platform can hold (its dates run 1949–2199)."""
+    return range_refusal(value, field, low, high, zero_means_default=zero_means_default)
+
+
 # --- message catalogue -------------------------------------------------------------------------
 
 _CATALOGUE: dict[str, dict[str, str]] = {}

@@ -3,6 +3,12 @@ internal token and checked again in every service (defence in depth, ARCHITECTUR
 
 A person may hold several roles, each bound to a jurisdiction: a ``Grant`` names the role, the
 tenant, and for ``city`` the division codes it covers, for ``enterprise`` the USCC it acts for.
+
+Every grant a token carries is checked for shape when the token is verified (``grant_refusal``):
+a city grant whose code is not a prefecture or county of its tenant (``32``, ``320000``) would
+otherwise cover the whole province. ``authorize`` remembers, for the call, the grant that let the
+caller act (``acting_grant``): the event the call records names that role, not the caller's
+first grant in the tenant.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import jwt
 
 from services.kernel import clock
 from services.kernel.crossings import crossing_for_read
-from services.kernel.errors import DomainError, Kind
+from services.kernel.errors import DomainError, Kind, Refusal
 from services.kernel.signing import KeyRing
-from services.kernel.tenancy import NATIONAL
+from services.kernel.tenancy import NATIONAL, is_tenant, reporting_tenant, validate_location
+from services.kernel.uscc import parse_uscc
 
 ROLES = (
     "public", "enterprise", "institution", "expert", "city", "province", "ministry", "partner",
@@ -26,6 +33,8 @@ ROLES = (
 )
 INTERNAL_AUDIENCE = "gl-internal"
 ISSUER = "gateway"
+NATIONAL_ONLY = ("public", "ministry", "operator")            # held in the national tenant only
+PROVINCIAL_ONLY = ("province", "city", "enterprise")         # never in the national tenant
 
 
 def city_prefix(code: str) -> str:
@@ -75,7 +84,46 @@ class Identity:
 
 ANONYMOUS = Identity(subject="anonymous", grants=(Grant("public", NATIONAL),))
 
+
+def grant_refusal(grant: Grant) -> Refusal | None:
+    """Whether a grant makes sense on its own: a known role in a known tenant where that role
+    lives, a city grant's code a prefecture or county of its tenant (never a province code or a
+    prefix, which would cover the whole province), an enterprise's or institution's org a
+    well-formed USCC (an empty org would confine to nothing)."""
+
+    def bad(field: str, value: str) -> Refusal:
+        return Refusal("auth.grant_invalid", Kind.UNAUTHENTICATED,
+                       {"field": field, "value": value, "role": grant.role,
+                        "tenant": grant.tenant})
+
+    if grant.role not in ROLES:
+        return bad("role", grant.role)
+    if not is_tenant(grant.tenant):
+        return bad("tenant", grant.tenant)
+    if (grant.role in NATIONAL_ONLY and grant.tenant != NATIONAL) or (
+            grant.role in PROVINCIAL_ONLY and grant.tenant == NATIONAL):
+        return bad("tenant", grant.tenant)
+    if grant.role == "city":
+        try:
+            if validate_location(grant.city) != grant.city:
+                return bad("city", grant.city)
+        except DomainError:
+            return bad("city", grant.city)
+        if reporting_tenant(grant.city) != grant.tenant:
+            return bad("city", grant.city)
+    if grant.role in ("enterprise", "institution"):
+        try:
+            if parse_uscc(grant.org).code != grant.org:
+                return bad("org", grant.org)
+        except DomainError:
+            return bad("org", grant.org)
+    return None
+
+
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("identity", default=None)
+# The grant the last passing ``authorize`` of this call returned, with the identity it was for.
+_acting: contextvars.ContextVar[tuple[Identity, Grant] | None] = contextvars.ContextVar(
+    "acting_grant", default=None)
 
 
 def peek_identity() -> Identity | None:
@@ -91,11 +139,26 @@ def current_identity() -> Identity:
 
 
 def set_identity(identity: Identity | None) -> contextvars.Token:
+    _acting.set(None)  # a new call: nothing authorised yet
     return _current.set(identity)
 
 
 def reset_identity(token: contextvars.Token) -> None:
+    _acting.set(None)
     _current.reset(token)
+
+
+def acting_grant(tenant: str) -> Grant | None:
+    """The grant the current caller acts with: the one that satisfied this call's last
+    ``authorize``; when no ``authorize`` passed in this call, the caller's first grant usable in
+    ``tenant``. None without a caller (an event handler acts as the system)."""
+    ident = _current.get()
+    if ident is None:
+        return None
+    acting = _acting.get()
+    if acting is not None and (acting[0] is ident or acting[0] == ident):
+        return acting[1]
+    return next(iter(ident.in_tenant(tenant)), None)
 
 
 def authorize(
@@ -123,6 +186,7 @@ def authorize(
             continue
         if org is not None and grant.role in ("enterprise", "institution") and grant.org != org:
             continue
+        _acting.set((identity, grant))  # the role the call's event names (acting_grant)
         return grant
     if location is not None and any(g.role == "city" for g in candidates):
         raise DomainError("auth.outside_city", Kind.FORBIDDEN, location=location)
@@ -182,9 +246,24 @@ def verify_internal_token(ring: KeyRing, token: str) -> tuple[Identity, float]:
 
 
 def identity_from_claims(claims: dict) -> Identity:
-    grants = tuple(
-        Grant(role=g["r"], tenant=g["t"], city=g.get("c", ""), org=g.get("o", ""))
-        for g in claims.get("grants", [])
-        if g.get("r") in ROLES
-    )
-    return Identity(subject=claims["sub"], grants=grants, name=claims.get("name", ""))
+    """The identity a verified token's claims describe. Every grant is checked for shape
+    (``grant_refusal``): a token carrying one that makes no sense is refused whole, never read
+    as something wider (a city ``32`` as the province) or quietly trimmed."""
+    raw = claims.get("grants")
+    subject = claims.get("sub")
+    if not isinstance(raw, list) or not isinstance(subject, str) or not subject:
+        raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED)
+    grants = []
+    for g in raw:
+        if not isinstance(g, dict) or not all(
+                isinstance(g.get(k, ""), str) for k in ("r", "t", "c", "o")):
+            raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED)
+        grant = Grant(role=g.get("r", ""), tenant=g.get("t", ""), city=g.get("c", ""),
+                      org=g.get("o", ""))
+        refusal = grant_refusal(grant)
+        if refusal is not None:
+            raise refusal.error()
+        grants.append(grant)
+    name = claims.get("name", "")
+    return Identity(subject=subject, grants=tuple(grants),
+                    name=name if isinstance(name, str) else "")

@@ -17,12 +17,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
 from services.kernel import clock, signing
 from services.kernel.config import Settings
 from services.kernel.crossings import crossing_for_read
-from services.kernel.errors import DomainError, Kind, kind_of_status, language, render
+from services.kernel.errors import (
+    DomainError,
+    Kind,
+    Refusal,
+    kind_of_status,
+    language,
+    nul_refusal,
+    refuse,
+    render,
+)
 from services.kernel.identity import (
     Identity,
     reset_identity,
@@ -136,6 +146,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                 if not md.get(TOKEN):
                     raise DomainError("auth.required", Kind.UNAUTHENTICATED)
                 token_ctx = set_identity(self._verify(md[TOKEN]))
+                refuse(text_refusal(request))
                 return await inner(request, context)
             except DomainError as exc:
                 await _abort(context, exc, lang)
@@ -148,6 +159,37 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                     reset_identity(token_ctx)
 
         return _wrap(handler, around)
+
+
+def text_refusal(message: Message, prefix: str = "") -> Refusal | None:
+    """The first string field of a request (nested messages, lists and maps included) holding a
+    NUL character, refused by its path (``suppliers[0].name``): no service stores one, on any
+    storage, whoever the caller."""
+    for f, value in message.ListFields():
+        name = f"{prefix}{f.name}"
+        if f.message_type is not None and f.message_type.GetOptions().map_entry:
+            entry = f.message_type.fields_by_name["value"]
+            for key, item in value.items():
+                path = f"{name}[{key!r}]"
+                refusal = (nul_refusal(key, name) if isinstance(key, str) else None) or (
+                    text_refusal(item, path + ".") if entry.message_type is not None
+                    else nul_refusal(item, path) if isinstance(item, str) else None)
+                if refusal:
+                    return refusal
+        elif f.message_type is None:  # a scalar: its text (not bytes) is checked
+            items = value if f.is_repeated else [value]
+            for i, item in enumerate(items):
+                path = f"{name}[{i}]" if f.is_repeated else name
+                refusal = nul_refusal(item, path) if isinstance(item, str) else None
+                if refusal:
+                    return refusal
+        elif f.message_type is not None:
+            items = value if f.is_repeated else [value]
+            for i, item in enumerate(items):
+                refusal = text_refusal(item, f"{name}[{i}]." if f.is_repeated else f"{name}.")
+                if refusal:
+                    return refusal
+    return None
 
 
 class TenantInterceptor(grpc.aio.ServerInterceptor):

@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.kernel import bus, telemetry
+from services.kernel import bus, signing, telemetry
 from services.kernel.config import Settings
 from services.kernel.db import Database
 from services.kernel.identity import current_identity
@@ -54,6 +54,7 @@ class Runtime:
             event_type=event_type,
             body=body,
             reason=reason,
+            signer=signing.signer(self.settings.keys, self.name),  # its own key (decision 0007)
         )
         telemetry.log(logger, "event recorded", type=event_type, event_id=env.event_id,
                       seq=env.seq)

@@ -19,7 +19,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from generated.common.v1 import common_pb2, common_pb2_grpc
-from services.kernel import bus, telemetry
+from services.kernel import bus, signing, telemetry
 from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
 from services.kernel.errors import load_messages
@@ -52,7 +52,7 @@ class AuditServicer(common_pb2_grpc.AuditServicer):
 
         def check() -> bus.ChainCheck:
             with self.rt.db.session(tenant) as s:
-                return bus.verify_chain(s)
+                return bus.verify_chain(s, tenant)
 
         c = await asyncio.to_thread(check)
         return common_pb2.VerifyChainResponse(
@@ -70,6 +70,8 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     db = Database(service=spec.name, settings=settings, migrations=spec.root / "migrations")
     await asyncio.to_thread(db.onboard, settings.tenant_list)
     runtime = Runtime(spec.name, settings, db, spec.publishes)
+    # Its event signing key, created on first start: the public half is what consumers verify.
+    signing.signer(settings.keys, spec.name)
 
     nc = await bus.connect(settings, spec.name)
     js = nc.jetstream()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,24 @@ class KeyRing:
             return False
         return True
 
+    # --- bytes (event envelopes) ---------------------------------------------------------------
+
+    def sign_bytes(self, data: bytes, *, purpose: bytes) -> tuple[str, bytes]:
+        """(kid, signature) over ``purpose`` + ``data``: the purpose separates what one key signs
+        for different uses, so an event signature is never valid as anything else."""
+        kid = self.active_kid
+        return kid, self.private[kid].sign(purpose + b"\0" + data)
+
+    def verify_bytes(self, kid: str, data: bytes, signature: bytes, *, purpose: bytes) -> bool:
+        key = self.public.get(kid)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, purpose + b"\0" + data)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
     def public_pems(self) -> dict[str, str]:
         return {
             kid: key.public_bytes(
@@ -96,6 +116,44 @@ def load(keys_dir: Path, issuer: str, *, public_only: bool = False) -> KeyRing:
             priv.read_bytes(), password=None
         )  # type: ignore[assignment]
     return ring
+
+
+class PublicKeys:
+    """Every issuer's public keys under ``keys_dir``, loaded when first asked for, read again
+    every ``max_age_seconds`` and (at most once a second per issuer) when a key id is not known:
+    a new issuer's first key or a rotation is picked up at once, and a public key removed from
+    the folder (a leaked key, see the operator guide) stops verifying within a minute."""
+
+    def __init__(self, keys_dir: Path, *, reload_seconds: float = 1.0,
+                 max_age_seconds: float = 60.0) -> None:
+        self.keys_dir = keys_dir
+        self.reload_seconds = reload_seconds
+        self.max_age_seconds = max_age_seconds
+        self._rings: dict[str, tuple[float, KeyRing]] = {}
+
+    def ring(self, issuer: str, *, kid: str = "") -> KeyRing:
+        """The issuer's ring, read again when old or when ``kid`` is not in it."""
+        if not issuer.replace("_", "").isalnum():  # never a path outside the keys folder
+            return KeyRing(issuer)
+        now = time.monotonic()
+        loaded = self._rings.get(issuer)
+        if (loaded is None or now - loaded[0] >= self.max_age_seconds
+                or (kid and kid not in loaded[1].public
+                    and now - loaded[0] >= self.reload_seconds)):
+            loaded = (now, load(self.keys_dir, issuer, public_only=True))
+            self._rings[issuer] = loaded
+        return loaded[1]
+
+    def verify(self, issuer: str, kid: str, data: bytes, signature: bytes, *,
+               purpose: bytes) -> bool:
+        return self.ring(issuer, kid=kid).verify_bytes(kid, data, signature, purpose=purpose)
+
+
+@lru_cache(maxsize=None)
+def signer(keys_dir: Path, issuer: str) -> KeyRing:
+    """The ring a process signs with as ``issuer``, created on first use and kept for the life
+    of the process: after a rotation, restart the process to sign with the new key."""
+    return ensure(keys_dir, issuer)
 
 
 def rotate(keys_dir: Path, issuer: str) -> str:

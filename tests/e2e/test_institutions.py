@@ -169,6 +169,54 @@ def test_independence_and_ownership_are_checked(as_user, demo_institution):  # t
     assert "helped write" in english.json()["error"]["message"]
 
 
+def test_independence_is_checked_at_every_step(as_user, demo_institution):  # type: ignore[no-untyped-def]
+    """Issue 8 item 5, as reported: the enterprise engaged the institution, then wrote its
+    self-evaluation "assisted by" it; the institution then evaluated and submitted. Now each step
+    checks independence again, and a sibling institution (the same legal representative) is one
+    party with the one that helped."""
+    ent, inst, ministry = as_user("factory"), as_user("institution"), as_user("ministry")
+    scheme = {"scheme_id": "gbt36132-2025"}
+    # Engaged first, then the self-evaluation written with the institution's help: it may not
+    # start its evaluation.
+    unit = own_unit(ent, JS, "91320100MA1N2P3Q43", "320102", legal_rep=910)
+    first = engage(ent, JS, unit["id"], level="provincial")
+    assert first.status_code == 201, first.text
+    helped = ent.post(f"{JS}/evaluations", json={"unit_id": unit["id"], "assisted_by": DEMO,
+                                                 **scheme})
+    assert helped.status_code == 201 and helped.json()["path"] == "self", helped.text
+    r = inst.post(f"{JS}/evaluations", json={"engagement_id": first.json()["id"], **scheme})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "evaluation.wrote_self_evaluation"
+    english = as_user("institution", "en").post(
+        f"{JS}/evaluations", json={"engagement_id": first.json()["id"], **scheme})
+    assert "helped write this unit's self-evaluation" in english.json()["error"]["message"]
+    # Its draft begun before the self-evaluation was written: it may not submit.
+    other = own_unit(ent, JS, "91320100MA1N2P3Q43", "320102", legal_rep=911)
+    second = engage(ent, JS, other["id"], level="provincial")
+    assert second.status_code == 201, second.text
+    draft = inst.post(f"{JS}/evaluations", json={"engagement_id": second.json()["id"], **scheme})
+    assert draft.status_code == 201, draft.text
+    path = f"{JS}/evaluations/{draft.json()['id']}"
+    assert inst.patch(f"{path}/values", json={"values": _values(), "basic": BASIC}).status_code == 200
+    assert ent.post(f"{JS}/evaluations", json={"unit_id": other["id"], "assisted_by": DEMO,
+                                               **scheme}).status_code == 201
+    r = inst.post(f"{path}/submit", json={"pledge": True, "preparer": "张工", "reviewer": "刘工",
+                                          "claimed_total": "75.00"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "evaluation.wrote_self_evaluation"
+    assert inst.get(path).json()["status"] == "draft"
+    # A sibling of the institution (the same legal representative) is one party with it: it may
+    # not be engaged for the unit whose self-evaluation the institution helped write.
+    sibling = uscc("110108")
+    assert ministry.put(f"{N}/institutions/{sibling}", json=profile(
+        name="绿评认证中心分所")).status_code == 200              # legal_rep_id: the demo's
+    assert ministry.post(f"{N}/institutions/{sibling}/verify").status_code == 200
+    assert as_user("jiangsu").post(f"{JS}/institutions/{sibling}/filing",
+                                   json={}).status_code == 200
+    r = engage(ent, JS, unit["id"], institution=sibling, level="provincial")
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "engagement.party_wrote_self_evaluation"
+    assert r.json()["error"]["params"] == {"institution": sibling, "helper": DEMO}
+
+
 def test_a_machine_client_institution_and_a_provincial_sanction(stack, as_user):  # type: ignore[no-untyped-def]
     ministry, js = as_user("ministry"), as_user("jiangsu")
     code = uscc("110108")

@@ -98,3 +98,26 @@ def test_out_of_range_dates_are_refused_not_crashing(as_user):  # type: ignore[n
     unit = js.post(f"{T}/units", json=factory()).json()["unit"]
     r = js.get(f"{T}/units/{unit['id']}/veto", params={"on": "0002-01-01"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "date.out_of_range"
+
+
+def test_a_compliance_record_dated_after_today_is_refused(as_user):  # type: ignore[no-untyped-def]
+    js = as_user("jiangsu", "en")
+    unit = js.post(f"{T}/units", json=factory()).json()["unit"]
+    r = js.post(f"{T}/units/{unit['id']}/compliance",
+                json={"kind": "tax_violation", "occurred_on": "2099-01-01"})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "compliance.in_the_future" and error["params"]["field"] == "occurred_on"
+    assert "occurred_on" in error["message"]
+    rows = ["uscc,kind,occurred_on", f"{unit['uscc']},tax_violation,2099-01-01"]
+    imported = js.post(f"{T}/compliance/import",
+                       files={"file": ("c.csv", "\n".join(rows).encode(), "text/csv")}).json()
+    assert imported["rows"][0]["code"] == "compliance.in_the_future"
+    assert js.get(f"{T}/units/{unit['id']}/compliance").json()["records"] == []
+
+
+def test_a_page_token_never_handed_out_is_refused(as_user):  # type: ignore[no-untyped-def]
+    r = as_user("jiangsu", "en").get(f"{T}/units", params={"page_token": "zzz"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "unit.page_token"
+    assert "page_token" in r.json()["error"]["message"]

@@ -212,6 +212,23 @@ def test_only_the_engaged_institution_may_act_on_an_engagement(stack, call, enga
     reg.close()
 
 
+def test_the_standing_names_who_is_one_party_with_the_institution(call, engaged):  # type: ignore[no-untyped-def]
+    """The evaluation service re-checks independence against these USCCs when the institution's
+    evaluation is created and submitted: the same legal representative, the same parent."""
+    code = engaged["code"]
+    sibling, subsidiary, stranger = uscc("110108"), uscc("110108"), uscc("110108")
+    call("RegisterInstitution", _profile(sibling, 70), "000000", MINISTRY)   # the same legal rep
+    owned = _profile(subsidiary, 71)
+    owned.parent_uscc = code
+    call("RegisterInstitution", owned, "000000", MINISTRY)
+    call("RegisterInstitution", _profile(stranger, 72), "000000", MINISTRY)
+    standing = call("CheckEngagement",
+                    pb.CheckEngagementRequest(engagement_id=engaged["engagement"].id), "320000",
+                    engaged["inst"])
+    assert {code, sibling, subsidiary} <= set(standing.party)
+    assert stranger not in standing.party
+
+
 def test_an_institution_cannot_write_the_registry_of_another(call):  # type: ignore[no-untyped-def]
     code = uscc("110108")
     with pytest.raises(grpc.RpcError) as err:

@@ -77,8 +77,7 @@ def test_tenant_without_grant_is_refused(reg):  # type: ignore[no-untyped-def]
 
 def test_unknown_tenant(reg):  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as err:
-        reg.call("FindUnits", pb.FindUnitsRequest(), tenant="999999",
-                 grants=(Grant("province", "999999"),))
+        reg.call("FindUnits", pb.FindUnitsRequest(), tenant="999999", grants=JS)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_code(err.value) == "tenant.unknown"
 
@@ -153,6 +152,25 @@ def test_city_token_cannot_act_outside_its_city(reg, js_data):  # type: ignore[n
     # Nanjing itself may.
     reg.call("GetUnit", pb.GetUnitRequest(unit_id=js_data["factory"].id), tenant="320000",
              grants=NANJING)
+
+
+@pytest.mark.parametrize("city", ["32", "320000", "", "330100"])
+def test_a_signed_token_with_a_city_grant_out_of_shape_gets_nothing(reg, js_data, city):  # type: ignore[no-untyped-def]
+    """Signed with the gateway's own key, yet a city "32" or "320000" is no city: the registry
+    refuses the token rather than read it as the whole province."""
+    with pytest.raises(grpc.RpcError) as err:
+        reg.call("FindUnits", pb.FindUnitsRequest(page_size=200), tenant="320000",
+                 grants=(Grant("city", "320000", city=city),))
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_code(err.value) == "auth.grant_invalid"
+
+
+def test_a_page_token_it_never_handed_out_is_refused(reg, js_data):  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as err:
+        reg.call("FindUnits", pb.FindUnitsRequest(page_token="zzz"), tenant="320000", grants=JS,
+                 lang="en")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_code(err.value) == "unit.page_token" and "page_token" in err.value.details()
 
 
 def test_enterprise_sees_only_its_own_units(reg, js_data):  # type: ignore[no-untyped-def]

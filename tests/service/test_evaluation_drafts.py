@@ -75,6 +75,33 @@ def test_an_institution_starts_only_its_own_engagement_while_accepted(
     assert caught.value.code == expected
 
 
+def test_an_institution_is_refused_its_evaluation_when_it_helped_write_the_self_evaluation(
+        evaluation: UseCases) -> None:
+    """The enterprise engaged the institution, then wrote its self-evaluation "assisted by" it:
+    the institution may no longer start its evaluation (nor may one of its party)."""
+    start(evaluation, request_id="self-1", assisted_by=INSTITUTION.uscc)
+    with pytest.raises(DomainError) as caught:
+        start(evaluation, as_=AUDITOR, engagement=ENGAGED, request_id="inst-1")
+    assert (caught.value.code, caught.value.kind.http_status, caught.value.params) == (
+        "evaluation.wrote_self_evaluation", 409,
+        {"institution": INSTITUTION.uscc, "helper": INSTITUTION.uscc})
+    assert [e.path for e in evaluation(handlers.of_unit, as_=OWNER, tenant=T, unit=UNIT)] == [
+        "self"]                                                 # nothing of it was kept
+
+
+def test_one_party_with_the_helper_is_refused_its_evaluation(evaluation: UseCases) -> None:
+    sibling = uscc("110108")                  # shares the institution's legal representative
+    start(evaluation, request_id="self-1", assisted_by=sibling)
+    unrelated = start(evaluation, as_=AUDITOR, engagement=ENGAGED, request_id="inst-1")
+    assert unrelated.path == "institution"   # the sibling is not known as its party: started
+    of_one_party = EngagementStanding(**{**ENGAGED.__dict__, "id": "en-2",
+                                         "party": (INSTITUTION.uscc, sibling)})
+    with pytest.raises(DomainError) as caught:
+        start(evaluation, as_=AUDITOR, engagement=of_one_party, request_id="inst-2")
+    assert (caught.value.code, caught.value.params["helper"]) == (
+        "evaluation.wrote_self_evaluation", sibling)
+
+
 @pytest.mark.parametrize("changes, expected", [
     ({"scheme_id": "park-requirements"}, "evaluation.scheme_category"),
     ({"scheme_id": "no-such-scheme"}, "scheme.unknown"),

@@ -10,8 +10,10 @@ import pytest
 
 from generated.events.v1 import events_pb2 as ev
 from services.evaluation import handlers
+from services.evaluation.facts import EngagementStanding
 from services.evaluation.report import verify_hash
 from services.kernel.errors import DomainError
+from tests.helpers import uscc
 from tests.service.conftest import UseCases
 from tests.service.evaluation_world import (
     AUDITOR,
@@ -148,6 +150,39 @@ def test_an_institutions_submission_needs_acceptance_people_and_its_score(
         submit(evaluation, draft.id, as_=AUDITOR, **{**BY_INSTITUTION, **changes})
     assert caught.value.code == expected
     assert evaluation.recorded(T) == []
+
+
+def test_an_institution_cannot_submit_after_the_unit_wrote_a_self_evaluation_it_helped_with(
+        evaluation: UseCases) -> None:
+    """Independence is checked again at submission: the enterprise wrote its self-evaluation
+    "assisted by" the institution after the institution's draft began."""
+    draft = start(evaluation, as_=AUDITOR, engagement=ENGAGED)
+    fill(evaluation, draft.id, as_=AUDITOR)
+    start(evaluation, request_id="self-1", assisted_by=INSTITUTION.uscc)
+    with pytest.raises(DomainError) as caught:
+        submit(evaluation, draft.id, as_=AUDITOR, **BY_INSTITUTION)
+    assert (caught.value.code, caught.value.kind.http_status, caught.value.params) == (
+        "evaluation.wrote_self_evaluation", 409,
+        {"institution": INSTITUTION.uscc, "helper": INSTITUTION.uscc})
+    assert evaluation(handlers.get, as_=AUDITOR, tenant=T, evaluation_id=draft.id).status == (
+        "draft")
+    assert evaluation.recorded(T) == []
+
+
+def test_one_party_with_the_helper_cannot_submit(evaluation: UseCases) -> None:
+    """A self-evaluation written with the help of an institution that is one party with the
+    engaged one (the same legal representative or parent) stops its submission too."""
+    sibling = uscc("110108")
+    standing = EngagementStanding(**{**ENGAGED.__dict__, "party": (INSTITUTION.uscc, sibling)})
+    draft = start(evaluation, as_=AUDITOR, engagement=standing)
+    fill(evaluation, draft.id, as_=AUDITOR)
+    start(evaluation, request_id="self-1", assisted_by=sibling)
+    assert code_of(evaluation, handlers.submit, as_=AUDITOR, tenant=T, evaluation_id=draft.id,
+                   veto=CLEAR, highlights="", pledge=True,
+                   **{**BY_INSTITUTION, "standing": standing}) == (
+        "evaluation.wrote_self_evaluation")
+    done = submit(evaluation, draft.id, as_=AUDITOR, **BY_INSTITUTION)   # party unknown: itself
+    assert done.status == "submitted"
 
 
 def test_the_unit_cannot_submit_the_institutions_evaluation(evaluation: UseCases) -> None:

@@ -158,6 +158,40 @@ def test_an_institution_that_helped_write_the_self_evaluation_is_refused(
     assert engage(institutions, unit(), code, assisted_by={uscc("110108")}).status == "accepted"
 
 
+def _filed(uc: UseCases, code: str, rep: int, **fields: Any) -> str:
+    """The institution ``code``, registered, verified and filed in Jiangsu."""
+    register(uc, code, rep, **fields)
+    uc(handlers.verify, as_=MINISTRY, tenant=N, uscc=code)
+    uc(handlers.file, as_=JIANGSU, tenant=JS, uscc=code, reason="备案")
+    return code
+
+
+@pytest.mark.parametrize("relation", ["legal_rep", "same_parent", "parent", "subsidiary"])
+def test_one_party_with_the_institution_that_helped_write_the_self_evaluation_is_refused(
+        institutions: UseCases, relation: str) -> None:
+    """Institutions sharing a legal representative or a parent company are one party: when one
+    of them helped write the unit's self-evaluation, none of them may be engaged for it."""
+    group = uscc("110000")
+    helper = _filed(institutions, uscc("110108"), 70, parent_uscc=group)
+    sibling = {"legal_rep": lambda: _filed(institutions, uscc("110108"), 70),
+               "same_parent": lambda: _filed(institutions, uscc("110108"), 71, parent_uscc=group),
+               "parent": lambda: _filed(institutions, group, 72),
+               "subsidiary": lambda: _filed(institutions, uscc("110108"), 73, parent_uscc=helper),
+               }[relation]()
+    err = refused(engage, institutions, unit(), sibling, assisted_by={helper})
+    assert (err.code, err.kind, err.params) == ("engagement.party_wrote_self_evaluation",
+                                                Kind.CONFLICT,
+                                                {"institution": sibling, "helper": helper})
+    # A helper that is not one party with it does not stop it.
+    stranger = _filed(institutions, uscc("110108"), 74)
+    e = engage(institutions, unit(), sibling, assisted_by={stranger})
+    assert e.status == "accepted"
+    # The party the evaluation service checks again at create and submit.
+    _, _, _, party = institutions(handlers.check_engagement, as_=institution(sibling),
+                                  tenant=JS, engagement_id=e.id, unit_id="")
+    assert {helper, sibling} <= set(party) and stranger not in party
+
+
 def _related(inst: Institution, case: str) -> UnitFact:
     if case == "self":
         return unit(uscc=inst.uscc)
@@ -269,10 +303,10 @@ def test_the_institution_acts_only_under_its_accepted_engagement(institutions: U
     code = verified(institutions).uscc
     u = unit()
     e = engage(institutions, u, code)
-    found, accepted, inst = institutions(handlers.check_engagement, as_=institution(code),
-                                         tenant=JS, engagement_id=e.id, unit_id="")
-    assert (found.id, accepted, inst.uscc) == (e.id, True, code)
-    by_unit, _, _ = institutions(handlers.check_engagement, as_=institution(code), tenant=JS,
+    found, accepted, inst, party = institutions(handlers.check_engagement, as_=institution(code),
+                                                tenant=JS, engagement_id=e.id, unit_id="")
+    assert (found.id, accepted, inst.uscc, party) == (e.id, True, code, (code,))
+    by_unit, _, _, _ = institutions(handlers.check_engagement, as_=institution(code), tenant=JS,
                                  engagement_id="", unit_id=u.id)
     assert by_unit.id == e.id
     for ident, tenant in ((institution(uscc("110108")), JS), (institution(code), ZJ)):
@@ -284,8 +318,8 @@ def test_the_institution_acts_only_under_its_accepted_engagement(institutions: U
     assert err.code == "auth.forbidden_role"
     institutions(handlers.sanction, as_=JIANGSU, tenant=JS, uscc=code, kind="not_accepted",
                  reason="r", decision="d", starts_on="", ends_on="2026-01-31")
-    _, accepted, _ = institutions(handlers.check_engagement, as_=institution(code), tenant=JS,
-                                  engagement_id=e.id, unit_id="")
+    _, accepted, _, _ = institutions(handlers.check_engagement, as_=institution(code),
+                                     tenant=JS, engagement_id=e.id, unit_id="")
     assert not accepted                                   # its reports are not accepted here now
     institutions(handlers.cancel, as_=owner(u), tenant=JS, engagement_id=e.id, reason="x",
                  submitted=False)

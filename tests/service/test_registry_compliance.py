@@ -4,11 +4,14 @@ enterprises and engaged institutions see, and listing's removals."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generated.events.v1 import events_pb2 as ev
+from services.kernel import clock
 from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import Grant, Identity
 from services.registry import domain, handlers
@@ -19,6 +22,14 @@ from tests.service.conftest import UseCases
 JIANGSU = Identity(subject="js", grants=(Grant("province", "320000"),))
 SUZHOU = Identity(subject="sz", grants=(Grant("city", "320000", city="320500"),))
 INSTITUTION = Identity(subject="inst", grants=(Grant("institution", "000000", org=uscc("110108")),))
+TODAY = "2026-07-01"
+
+
+@pytest.fixture(autouse=True)
+def mid_2026(frozen_clock: Path) -> None:
+    """The records here are of 2024 to early 2026: the platform clock stands at 2026-07-01
+    (a record dated after today is refused)."""
+    clock.set_clock(frozen_clock, at=datetime(2026, 7, 1, 9, 0, tzinfo=clock.CST))
 
 
 def _register(registry: UseCases, **fields: Any) -> Unit:
@@ -123,6 +134,38 @@ def test_recording_refusals(registry: UseCases) -> None:
                     source="", reference="").code == "compliance.unit_unknown"
 
 
+def test_a_record_dated_after_today_is_refused(registry: UseCases) -> None:
+    """A compliance record states what happened, by the platform clock: an occurrence or an end
+    after today is refused naming the field, by the API, by an import row and when ending."""
+    unit = _register(registry)
+    registry.recorded("320000")
+    for fields, field in (
+            ({"occurred_on": "2099-01-01"}, "occurred_on"),
+            ({"occurred_on": "2026-07-02"}, "occurred_on"),
+            ({"occurred_on": "2026-01-05", "ended_on": "2026-07-02"}, "ended_on")):
+        err = _refused(registry, handlers.add_compliance_record, unit_id=unit.id, uscc="",
+                       kind="abnormal_operations", description="", source="", reference="",
+                       **{"ended_on": "", **fields})
+        assert (err.code, err.kind) == ("compliance.in_the_future", Kind.INVALID)
+        assert err.params == {"field": field, "value": fields[field], "today": TODAY}
+        assert field in err.message("en") and TODAY in err.message("zh")
+    [(today, _)] = _add(registry, unit, kind="abnormal_operations", occurred_on=TODAY)
+    ended = _refused(registry, handlers.end_compliance_record, unit_id=unit.id,
+                     record_id=today.id, ended_on="2099-01-01", reason="")
+    assert ended.code == "compliance.in_the_future" and ended.params["field"] == "ended_on"
+    rows = ["uscc,kind,occurred_on,ended_on,description",
+            f"{unit.uscc},tax_violation,2099-01-01,,未来",
+            f"{unit.uscc},abnormal_operations,2026-01-05,2099-01-01,未来结束",
+            f"{unit.uscc},tax_violation,2026-06-30,,昨天之前"]
+    result = registry(handlers.import_compliance, as_=JIANGSU, tenant="320000",
+                      content="\n".join(rows).encode(), fmt="csv", lang="en")
+    assert [(r["accepted"], r.get("code")) for r in result] == [
+        (False, "compliance.in_the_future"), (False, "compliance.in_the_future"), (True, None)]
+    assert [type(e.body) for e in registry.recorded("320000")] == [ev.ComplianceRecorded] * 2
+    records = registry(handlers.list_compliance, as_=JIANGSU, tenant="320000", unit_id=unit.id)
+    assert sorted(str(r.occurred_on) for r in records) == ["2026-06-30", TODAY]
+
+
 def test_a_fact_by_uscc_reaches_every_site(registry: UseCases) -> None:
     code = uscc("320100")
     one = _register(registry, uscc=code, site="一厂区")
@@ -184,7 +227,7 @@ def test_the_veto_window_and_the_day_checked(registry: UseCases) -> None:
     assert list(outcome.triggered) == [2] and str(outcome.window_from) == "2023-06-01"
     assert list(_veto(registry, unit, "2024-06-01")[1].triggered) == [6]
     assert not _veto(registry, unit, "2028-04-03")[1].vetoed
-    assert str(_veto(registry, unit, "")[1].on) == "2025-10-11"   # today, on the frozen clock
+    assert str(_veto(registry, unit, "")[1].on) == TODAY   # today, on the frozen clock
     assert _refused(registry, handlers.check_veto, unit_id=unit.id,
                     on="0002-01-01").code == "date.out_of_range"
 

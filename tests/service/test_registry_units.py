@@ -105,6 +105,18 @@ def test_find_units_is_confined_and_checks_its_arguments(registry: UseCases) -> 
     assert {u.id for u in page + rest} == {nanjing_unit.id, suzhou_unit.id}
 
 
+@pytest.mark.parametrize("garbage", ["zzz", "' OR 1=1 --", "00000000", "ffffffff-ffff",
+                                     "FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF", " "])
+def test_a_page_token_not_handed_out_is_refused(registry: UseCases, garbage: str) -> None:
+    """A token that is no unit id is refused naming page_token — not read as a place to start
+    (``"zzz"`` would otherwise answer an empty last page, ``"0"`` the first)."""
+    _register(registry)
+    err = _refused(registry, handlers.find_units, page_token=garbage)
+    assert (err.code, err.kind, err.params) == ("unit.page_token", Kind.INVALID,
+                                                {"field": "page_token"})
+    assert "page_token" in err.message("en") and "page_token" in err.message("zh")
+
+
 # --- renames and relocations ----------------------------------------------------------------------
 
 

@@ -106,6 +106,22 @@ def test_an_institution_not_accepted_may_not_start_and_names_no_helper() -> None
     assert code(helper) == "evaluation.assisted_by_self_only" and helper.kind is Kind.INVALID
 
 
+def test_an_institution_that_or_whose_party_helped_write_the_self_evaluation_is_refused() -> None:
+    sibling, stranger = uscc("110108"), uscc("330100")
+    engaged = EngagementStanding(**{**standing().__dict__, "party": (INSTITUTION.uscc, sibling)})
+    assert domain.independence_refusal(None, [INSTITUTION.uscc]) is None     # the self path
+    assert domain.independence_refusal(engaged, []) is None
+    assert domain.independence_refusal(engaged, [stranger]) is None
+    itself = domain.independence_refusal(standing(), [stranger, INSTITUTION.uscc])
+    assert itself == Refusal("evaluation.wrote_self_evaluation", Kind.CONFLICT,
+                             {"institution": INSTITUTION.uscc, "helper": INSTITUTION.uscc})
+    assert domain.independence_refusal(engaged, [sibling]) == Refusal(
+        "evaluation.wrote_self_evaluation", Kind.CONFLICT,
+        {"institution": INSTITUTION.uscc, "helper": sibling})
+    both = domain.independence_refusal(engaged, [sibling, INSTITUTION.uscc])
+    assert both is not None and both.params["helper"] == INSTITUTION.uscc   # itself first
+
+
 def test_the_scheme_category_must_be_the_units_kind() -> None:
     assert domain.scheme_refusal(SCHEME, UNIT) is None
     refusal = domain.scheme_refusal(get_scheme("park-requirements"), UNIT)

@@ -3,14 +3,24 @@ which grant and administer which account, which grants make sense on their own."
 
 from __future__ import annotations
 
-import pytest
+import threading
+import time
+from collections import Counter
+from pathlib import Path
 
-from gateway.auth import passwords, throttle
+import pytest
+from argon2 import PasswordHasher
+
+from gateway.auth import Auth, authentication, passwords, throttle
 from gateway.auth.accounts import check_grant, may_administer, may_verify, validate_grant
 from gateway.auth.throttle import LoginThrottle
-from gateway.store import AccountGrant
+from gateway.store import Account, AccountGrant
+from services.kernel import clock, signing
+from services.kernel.config import Settings
+from services.kernel.db import Database
 from services.kernel.errors import DomainError
 from services.kernel.identity import Grant, Identity
+from services.kernel.tenancy import NATIONAL
 
 OPERATOR = Identity("op", (Grant("operator", "000000"),))
 MINISTRY = Identity("mi", (Grant("ministry", "000000"),))
@@ -71,6 +81,85 @@ def test_a_client_address_gets_a_wider_bound(monkeypatch: pytest.MonkeyPatch) ->
     for i in range(throttle.LOGIN_FAILURES["client"]):
         t.failed(t.keys(f"user-{i}", "10.0.0.2"))
     assert _code(t.check, t.keys("someone-new", "10.0.0.2")) == "auth.too_many_attempts"
+
+
+def test_an_attempt_is_counted_before_it_is_evaluated_and_given_back_on_success(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: 7.0)
+    t = LoginThrottle()
+    keys = t.keys("expert", "10.0.0.3")
+    attempts = [t.reserve(keys) for _ in range(throttle.LOGIN_FAILURES["user"])]
+    assert _code(t.reserve, keys) == "auth.too_many_attempts"   # ten in flight: no eleventh
+    t.release(attempts[0])                                       # one of them was right
+    t.release(attempts[0])                                       # given back once only
+    t.reserve(keys)
+    assert _code(t.check, keys) == "auth.too_many_attempts"
+
+
+@pytest.fixture
+def auth(tmp_path: Path, clock_file: Path, monkeypatch: pytest.MonkeyPatch) -> Auth:
+    """The gateway's real Auth on its own SQLite accounts, with one person's account (hashed
+    with a cheap argon2 setting: what is tested is the counting, not the hash)."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    settings = Settings(var_dir=tmp_path, tenants=NATIONAL, otel_exporter="none")
+    db = Database(service="gateway", settings=settings,
+                  migrations=Path(authentication.__file__).resolve().parents[1] / "migrations")
+    db.onboard([NATIONAL])
+    a = Auth(db=db, ring=signing.ensure(settings.keys, "gateway"), session_hours=1,
+             internal_seconds=60)
+    with a.session(write=True) as s:
+        s.add(Account(id="acct-1", username="jiangsu", created_at=clock.now(),
+                      updated_at=clock.now(),
+                      password_hash=passwords.hash_password("right-pass-1")))
+        s.add(AccountGrant(account_id="acct-1", role="province", tenant="320000"))
+    yield a
+    db.dispose()
+
+
+def test_concurrent_wrong_passwords_are_evaluated_no_more_than_the_limit(
+        auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """30 wrong passwords for one account at once: 10 are evaluated, 20 refused with 429 before
+    any hashing — the attempt is counted when it starts, not when its hash comes back."""
+    evaluated: list[str] = []
+    real = authentication.password_matches
+
+    def counted(hashed: str, password: str) -> bool:
+        evaluated.append(password)
+        time.sleep(0.05)          # as long as a real hash takes: the attempts overlap
+        return real(hashed, password)
+
+    monkeypatch.setattr(authentication, "password_matches", counted)
+    start = threading.Barrier(30)
+    outcomes: list[str] = []
+
+    def attempt(i: int) -> None:
+        start.wait()
+        try:
+            auth.login("jiangsu", f"wrong-pass-{i}", "10.0.0.9")
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Counter(outcomes) == {"auth.bad_credentials": 10, "auth.too_many_attempts": 20}
+    assert len(evaluated) == throttle.LOGIN_FAILURES["user"] == 10
+    # The right password is refused too now: the account's bound is used up.
+    assert _code(auth.login, "jiangsu", "right-pass-1", "10.0.0.10") == "auth.too_many_attempts"
+
+
+def test_a_right_password_gives_its_attempt_back(auth: Auth) -> None:
+    for _ in range(9):
+        assert _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.9") == "auth.bad_credentials"
+    for _ in range(5):    # successes do not use up the bound
+        token, account = auth.login("jiangsu", "right-pass-1", "10.0.0.9")
+        assert token and account.id == "acct-1"
+    assert _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.9") == "auth.bad_credentials"
+    assert _code(auth.login, "jiangsu", "right-pass-1", "10.0.0.9") == "auth.too_many_attempts"
 
 
 # --- who may hand out which grant ---------------------------------------------------------------

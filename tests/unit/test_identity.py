@@ -16,9 +16,13 @@ from services.kernel.identity import (
     Grant,
     Identity,
     Scope,
+    acting_grant,
     authorize,
     city_prefix,
+    grant_refusal,
     issue_internal_token,
+    reset_identity,
+    set_identity,
     verify_internal_token,
     visible_scope,
 )
@@ -126,6 +130,40 @@ def test_ningbo_is_not_zhejiang() -> None:
     assert refused(zhejiang, "330200", ["province"]).code == "auth.forbidden_role"
 
 
+# --- the grant that authorised the call -------------------------------------------------------
+
+
+def test_the_acting_grant_is_the_one_authorize_let_in() -> None:
+    """Events name the role that authorised the action: a person holding an enterprise and a
+    city grant in one tenant acts as the city where only the city may act."""
+    both = who(Grant("enterprise", "320000", org=USCC_A), Grant("city", "320000", city="320100"))
+    token = set_identity(both)
+    try:
+        assert acting_grant("320000") == both.grants[0]    # nothing authorised yet: the first
+        authorize(both, "320000", ["city", "province"], location="320102")
+        assert acting_grant("320000") == both.grants[1]
+        authorize(both, "320000", ["enterprise", "city"], org=USCC_A)
+        assert acting_grant("320000") == both.grants[0]
+        with pytest.raises(DomainError):   # a refusal changes nothing
+            authorize(both, "320000", ["city"], location="320505")
+        assert acting_grant("320000") == both.grants[0]
+    finally:
+        reset_identity(token)
+    assert acting_grant("320000") is None                   # no caller: the system
+
+
+def test_a_new_call_forgets_what_the_last_one_authorised() -> None:
+    both = who(Grant("enterprise", "320000", org=USCC_A), Grant("city", "320000", city="320100"))
+    first = set_identity(both)
+    authorize(both, "320000", ["city"], location="320102")
+    reset_identity(first)
+    second = set_identity(both)
+    try:
+        assert acting_grant("320000") == both.grants[0]
+    finally:
+        reset_identity(second)
+
+
 # --- visible_scope ---------------------------------------------------------------------------
 
 
@@ -184,13 +222,64 @@ def test_internal_token_round_trip(ring: signing.KeyRing) -> None:
     assert verify_internal_token(ring, token)[0] == identity
 
 
-def test_unknown_roles_are_dropped_from_a_token(ring: signing.KeyRing) -> None:
-    token = ring.sign_jwt({
-        "iss": "gateway", "aud": "gl-internal", "sub": "x", "iat": int(T0.timestamp()),
-        "exp": int(T0.timestamp()) + 60,
-        "grants": [{"r": "superuser", "t": "000000"}, {"r": "province", "t": "320000"}],
-    })
-    assert verify_internal_token(ring, token)[0].grants == (Grant("province", "320000"),)
+def _signed(ring: signing.KeyRing, grants: object) -> str:
+    """A token the gateway's key really signed, carrying ``grants`` as they are."""
+    return ring.sign_jwt({"iss": "gateway", "aud": "gl-internal", "sub": "x",
+                          "iat": int(T0.timestamp()), "exp": int(T0.timestamp()) + 60,
+                          "grants": grants})
+
+
+def test_a_token_with_an_unknown_role_is_refused_whole(ring: signing.KeyRing) -> None:
+    token = _signed(ring, [{"r": "superuser", "t": "000000"}, {"r": "province", "t": "320000"}])
+    err = token_error(ring, token)
+    assert (err.code, err.params["field"], err.params["value"]) == (
+        "auth.grant_invalid", "role", "superuser")
+
+
+@pytest.mark.parametrize(("grant", "field"), [
+    ({"r": "city", "t": "320000", "c": "32"}, "city"),          # a prefix: the whole province
+    ({"r": "city", "t": "320000", "c": "320000"}, "city"),      # the province's own code
+    ({"r": "city", "t": "320000"}, "city"),                     # no city at all
+    ({"r": "city", "t": "320000", "c": "3201"}, "city"),
+    ({"r": "city", "t": "320000", "c": " 320100"}, "city"),
+    ({"r": "city", "t": "320000", "c": "330100"}, "city"),      # Hangzhou is not in Jiangsu
+    ({"r": "city", "t": "330000", "c": "330200"}, "city"),      # Ningbo is its own tenant
+    ({"r": "city", "t": "320000", "c": "329900"}, "city"),      # no such prefecture
+    ({"r": "province", "t": "999999"}, "tenant"),
+    ({"r": "province", "t": "000000"}, "tenant"),
+    ({"r": "ministry", "t": "320000"}, "tenant"),
+    ({"r": "operator", "t": "330000"}, "tenant"),
+    ({"r": "enterprise", "t": "320000"}, "org"),                # would confine to nothing
+    ({"r": "enterprise", "t": "320000", "o": "91320102"}, "org"),
+    ({"r": "institution", "t": "000000", "o": USCC_A.lower()}, "org"),
+    ({"r": "", "t": "320000"}, "role"),
+])
+def test_a_token_with_a_grant_out_of_shape_is_refused(ring: signing.KeyRing, grant: dict,
+                                                      field: str) -> None:
+    """Signed by the gateway's own key, and still refused: a service reads no grant it cannot
+    make sense of (a city ``32`` or ``320000`` would otherwise see the whole province)."""
+    err = token_error(ring, _signed(ring, [{"r": "province", "t": "320000"}, grant]))
+    assert err.code == "auth.grant_invalid" and err.params["field"] == field
+    assert err.params["role"] == grant["r"] and err.message("en")
+
+
+@pytest.mark.parametrize("grants", [None, "province", [["province", "320000"]],
+                                    [{"r": "province", "t": 320000}]])
+def test_a_token_whose_grants_are_not_a_list_of_grants_is_refused(ring: signing.KeyRing,
+                                                                   grants: object) -> None:
+    assert token_error(ring, _signed(ring, grants)).code == "auth.token_invalid"
+
+
+@pytest.mark.parametrize("grant", [
+    Grant("city", "320000", city="320100"), Grant("city", "320000", city="320102"),
+    Grant("city", "330200", city="330212"), Grant("city", "660000", city="659001"),
+    Grant("province", "330200"), Grant("enterprise", "330200", org=USCC_A),
+    Grant("institution", "000000", org=USCC_B), Grant("institution", "320000", org=USCC_B),
+    Grant("expert", "000000"), Grant("partner", "000000"), Grant("public", "000000"),
+    Grant("ministry", "000000"), Grant("operator", "000000"),
+])
+def test_grants_that_make_sense_pass(grant: Grant) -> None:
+    assert grant_refusal(grant) is None
 
 
 def test_expired_token(ring: signing.KeyRing, clock_file: Path) -> None:

@@ -16,6 +16,7 @@ from services.institutions.domain import (
     Candidate,
     EngagementParties,
     Finding,
+    Party,
     SanctionTerm,
     StaffMember,
     UnitFact,
@@ -172,6 +173,45 @@ def refusal_of(inst: Candidate = CANDIDATE, unit: UnitFact = FACT, **kw: Any) ->
 def test_each_engagement_refusal(inst: Candidate, unit: UnitFact, kw: dict[str, Any], code: str,
                                  kind: Kind, params: dict[str, Any]) -> None:
     assert refusal_of(inst, unit, **kw) == Refusal(code, kind, params)
+
+
+SIBLING, PARENT, OTHER = "91110108MA01XYB12X", "91110000100000000A", "91330100AAAAAAAAAA"
+
+
+@pytest.mark.parametrize("other,one", [
+    (Party(INST), True),                                          # itself
+    (Party(SIBLING, legal_rep_key="k-inst"), True),               # the same legal representative
+    (Party(SIBLING, parent_uscc=PARENT), True),                   # the same parent company
+    (Party(PARENT), True),                                        # its parent
+    (Party(SIBLING, parent_uscc=INST), True),                     # its subsidiary
+    (Party(SIBLING, legal_rep_key="k-other", parent_uscc=OTHER), False),
+    (Party(SIBLING), False),                                      # empty keys never match
+])
+def test_institutions_sharing_a_legal_rep_or_parent_are_one_party(other: Party, one: bool) -> None:
+    inst = Party(INST, parent_uscc=PARENT, legal_rep_key="k-inst")
+    assert domain.same_party(inst, other) is one
+    assert domain.same_party(other, inst) is one                  # both ways
+    assert domain.same_party(Party(INST), Party(SIBLING)) is False
+
+
+def test_the_party_of_an_institution() -> None:
+    inst = Party(INST, parent_uscc=PARENT, legal_rep_key="k-inst")
+    others = [Party(SIBLING, legal_rep_key="k-inst"), Party(OTHER, legal_rep_key="k-other")]
+    assert domain.one_party(inst, others) == tuple(sorted((INST, PARENT, SIBLING)))
+    assert domain.one_party(Party(INST), []) == (INST,)
+
+
+def test_one_party_that_helped_write_the_self_evaluation_is_not_independent() -> None:
+    inst, unit = Party(INST, legal_rep_key="k-inst"), Party(UNIT)
+    assert domain.independence(inst, [], unit, [SIBLING], party=(INST, SIBLING)) == Finding(
+        "engagement.party_wrote_self_evaluation", {"institution": INST, "helper": SIBLING})
+    assert domain.independence(inst, [], unit, [INST, SIBLING], party=(INST, SIBLING)) == Finding(
+        "engagement.wrote_self_evaluation", {"institution": INST})   # itself first
+    assert domain.independence(inst, [], unit, [OTHER], party=(INST, SIBLING)) is None
+    assert domain.independence(inst, [], unit, [SIBLING]) is None    # no party known: itself only
+    assert refusal_of(replace(CANDIDATE, party=(INST, SIBLING)), assisted_by=[SIBLING]) == Refusal(
+        "engagement.party_wrote_self_evaluation", Kind.CONFLICT,
+        {"institution": INST, "helper": SIBLING})
 
 
 def test_engagement_refusals_come_in_order() -> None:

@@ -47,7 +47,8 @@ Global___Actor: _TypeAlias = Actor  # noqa: Y015
 
 @_typing.final
 class Envelope(_message.Message):
-    """Every event on the bus. Stored bytes of this message are what the chain hashes.
+    """Every event on the bus. Stored bytes of this message are what the chain hashes (with the
+    outbox columns that route and date it, from format 2).
     Subject: gl.<tenant>.<service>.<entity>.<verb>; the W3C traceparent travels in the headers.
     """
 
@@ -63,6 +64,8 @@ class Envelope(_message.Message):
     SEQ_FIELD_NUMBER: _builtins.int
     PREV_HASH_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     tenant: _builtins.str
     service: _builtins.str
@@ -72,7 +75,12 @@ class Envelope(_message.Message):
     seq: _builtins.int
     """position in the (service, tenant) chain, from 1"""
     prev_hash: _builtins.bytes
-    """sha256 of the previous envelope's bytes; empty for seq 1"""
+    """the previous event's chain hash; empty for seq 1"""
+    subject: _builtins.str
+    """Format 2 (2026-11) on: the subject it is published on, and the format. Absent (0) in
+    events stored before, which are format 1: published as bare Envelope bytes, unsigned.
+    """
+    format: _builtins.int
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -92,14 +100,52 @@ class Envelope(_message.Message):
         seq: _builtins.int = ...,
         prev_hash: _builtins.bytes = ...,
         body: _any_pb2.Any | None = ...,
+        subject: _builtins.str = ...,
+        format: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "body", b"body", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "body", b"body", "event_id", b"event_id", "occurred_at", b"occurred_at", "prev_hash", b"prev_hash", "reason", b"reason", "seq", b"seq", "service", b"service", "tenant", b"tenant", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "body", b"body", "event_id", b"event_id", "format", b"format", "occurred_at", b"occurred_at", "prev_hash", b"prev_hash", "reason", b"reason", "seq", b"seq", "service", b"service", "subject", b"subject", "tenant", b"tenant", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Envelope: _TypeAlias = Envelope  # noqa: Y015
+
+@_typing.final
+class SignedEvent(_message.Message):
+    """What the bus carries from format 2 on: the Envelope's bytes, exactly as stored and chained,
+    signed (Ed25519) by the emitting service's key ``key_id`` (ARCHITECTURE §5, decision 0007).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORMAT_FIELD_NUMBER: _builtins.int
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    format: _builtins.int
+    """2"""
+    envelope: _builtins.bytes
+    """a serialized Envelope"""
+    key_id: _builtins.str
+    """a key of the issuer named by the envelope's service"""
+    signature: _builtins.bytes
+    """over the envelope bytes, domain-separated"""
+    def __init__(
+        self,
+        *,
+        format: _builtins.int = ...,
+        envelope: _builtins.bytes = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope", "format", b"format", "key_id", b"key_id", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedEvent: _TypeAlias = SignedEvent  # noqa: Y015
 
 @_typing.final
 class UnitRegistered(_message.Message):
@@ -116,6 +162,8 @@ class UnitRegistered(_message.Message):
     CITY_FIELD_NUMBER: _builtins.int
     INDUSTRY_FIELD_NUMBER: _builtins.int
     IMPORTED_FIELD_NUMBER: _builtins.int
+    USCC_CHECKSUM_OVERRIDE_FIELD_NUMBER: _builtins.int
+    USCC_OVERRIDE_REASON_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     kind: _builtins.str
     uscc: _builtins.str
@@ -125,6 +173,10 @@ class UnitRegistered(_message.Message):
     city: _builtins.str
     industry: _builtins.str
     imported: _builtins.bool
+    uscc_checksum_override: _builtins.bool
+    """registered although the GB 32100 checksum fails"""
+    uscc_override_reason: _builtins.str
+    """why (SPEC §3); also the envelope's reason"""
     def __init__(
         self,
         *,
@@ -137,10 +189,12 @@ class UnitRegistered(_message.Message):
         city: _builtins.str = ...,
         industry: _builtins.str = ...,
         imported: _builtins.bool = ...,
+        uscc_checksum_override: _builtins.bool = ...,
+        uscc_override_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "imported", b"imported", "industry", b"industry", "kind", b"kind", "location", b"location", "name", b"name", "site", b"site", "unit_id", b"unit_id", "uscc", b"uscc"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "imported", b"imported", "industry", b"industry", "kind", b"kind", "location", b"location", "name", b"name", "site", b"site", "unit_id", b"unit_id", "uscc", b"uscc", "uscc_checksum_override", b"uscc_checksum_override", "uscc_override_reason", b"uscc_override_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -593,6 +593,7 @@ class EngagementStanding(_message.Message):
     ENGAGEMENT_FIELD_NUMBER: _builtins.int
     REPORTS_ACCEPTED_FIELD_NUMBER: _builtins.int
     INSTITUTION_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
     reports_accepted: _builtins.bool
     """false while a 不采信 sanction covers the unit's province"""
     @_builtins.property
@@ -601,16 +602,24 @@ class EngagementStanding(_message.Message):
     def institution(self) -> Global___InstitutionProfile:
         """for the report: name, address, legal representative"""
 
+    @_builtins.property
+    def party(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """USCCs that are one party with the institution (itself, its parent company, the institutions
+        sharing its legal representative or parent): none of them may have helped write the unit's
+        self-evaluation (checked when the institution's evaluation is created and submitted).
+        """
+
     def __init__(
         self,
         *,
         engagement: Global___Engagement | None = ...,
         reports_accepted: _builtins.bool = ...,
         institution: Global___InstitutionProfile | None = ...,
+        party: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement", "institution", b"institution"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement", "institution", b"institution", "reports_accepted", b"reports_accepted"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement", "institution", b"institution", "party", b"party", "reports_accepted", b"reports_accepted"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

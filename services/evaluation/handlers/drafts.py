@@ -17,7 +17,7 @@ from services.evaluation.handlers.common import authorize_on, draft, load
 from services.evaluation.schemes import get_scheme
 from services.evaluation.store import Evaluation
 from services.kernel import clock
-from services.kernel.errors import refuse
+from services.kernel.errors import MAX_VERSION, range_refusal, refuse
 from services.kernel.identity import Identity, authorize
 from services.kernel.runtime import Runtime, create_once
 
@@ -28,12 +28,17 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: UnitFact, scheme_
     """A self-evaluation of ``unit`` (as the registry gave it) under a pinned scheme version, or,
     with ``engagement`` (as the institutions service gave it), the engaged institution's. A
     retried create (same caller, same ``request_id``) returns the first draft, and an engagement
-    has one evaluation."""
+    has one evaluation. The institution must be independent of whoever helped write the unit's
+    self-evaluations as they are now (it, or one party with it, may not have)."""
     if engagement is None:
         authorize(ident, tenant, domain.OWN, location=unit.location, org=unit.uscc, write=True)
     else:
         authorize(ident, tenant, ("institution",), org=engagement.institution_uscc, write=True)
     refuse(domain.engagement_refusal(engagement, assisted_by=assisted_by))
+    with rt.db.session(tenant) as s:
+        refuse(domain.independence_refusal(engagement,
+                                           store.self_helpers(session=s, unit_id=unit.id)))
+    refuse(range_refusal(scheme_version, "scheme_version", 1, MAX_VERSION, zero_means_default=True))
     scheme = get_scheme(scheme_id, scheme_version or None)
     refuse(domain.scheme_refusal(scheme, unit))
     new = domain.new_draft(unit=unit, scheme=scheme, engagement=engagement,

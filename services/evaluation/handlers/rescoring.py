@@ -6,6 +6,7 @@ import json
 
 from services.evaluation import domain, store
 from services.evaluation.schemes import get_scheme
+from services.kernel.errors import MAX_VERSION, range_refusal, refuse
 from services.kernel.identity import Identity, visible_scope
 from services.kernel.runtime import Runtime
 
@@ -16,6 +17,7 @@ def rescore(rt: Runtime, *, ident: Identity, tenant: str, scheme_id: str, to_ver
     held, and say, indicator by indicator, who would now fall below the mark. Officials see the
     evaluations of their jurisdiction only; nothing is changed."""
     scope = visible_scope(ident, tenant, ("city", "province", "ministry"))
+    refuse(range_refusal(to_version, "to_version", 1, MAX_VERSION))
     new = get_scheme(scheme_id, to_version)
     wanted = set(unit_ids)
     with rt.db.session(tenant) as s:

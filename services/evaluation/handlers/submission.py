@@ -25,7 +25,9 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
     today) and the basic requirements come first: a veto names its condition and records.
     An institution's report (``standing``: its engagement as the institutions service sees it
     now) names a preparer and a reviewer and carries the institution's own claimed score; the
-    ``evaluation.scored`` event states its deviation from the platform's."""
+    ``evaluation.scored`` event states its deviation from the platform's. Independence is
+    checked again: a self-evaluation of the unit written with the institution's help (or that of
+    one party with it) since the draft was created refuses the submission."""
     refuse(domain.institution_submit_refusal(standing, preparer=preparer, reviewer=reviewer,
                                              claimed_total=claimed_total))
     claimed = domain.parse_claimed(claimed_total)
@@ -35,6 +37,8 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
             return evaluation  # submitted already: a retry changes nothing
         refuse(domain.path_refusal(path=evaluation.path, engaged=standing is not None,
                                    evaluation_id=evaluation.id))
+        refuse(domain.independence_refusal(
+            standing, store.self_helpers(session=s, unit_id=evaluation.unit_id)))
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
         result = score_held(evaluation)
         refs: dict[str, list[dict]] = {}

@@ -25,8 +25,10 @@ from services.institutions.domain.engagements import (
     engagement_refusal,
     independence,
     level_refusal,
+    one_party,
     ownership_refusal,
     released,
+    same_party,
     score_effect,
 )
 from services.institutions.domain.profiles import (
@@ -84,10 +86,10 @@ __all__ = [
     "WorkReportDraft", "accepts_reports", "active_refusal", "cancel_refusal", "cap_refusal",
     "checked_period", "counts_toward_cap", "crossing_refusal", "engagement_access_refusal", "engagement_refusal",
     "filing_refusal", "findings", "findings_of", "in_force", "independence", "is_late",
-    "is_public", "level_refusal", "national_only", "overdue", "ownership_refusal",
+    "is_public", "level_refusal", "national_only", "one_party", "overdue", "ownership_refusal",
     "parse_rules", "registration_refusal", "released", "removal_day", "reports_accepted",
-    "required", "rules", "sanction_kind_refusal", "sanction_period", "sanction_scope_refusal",
-    "score_effect", "shows_staff", "staff_counts", "staff_of", "status_after_sanction",
-    "status_after_update", "track_record", "uscc_field", "verification_refusal",
-    "visibility_refusal", "work_report_due", "work_report_refusal",
+    "required", "rules", "same_party", "sanction_kind_refusal", "sanction_period",
+    "sanction_scope_refusal", "score_effect", "shows_staff", "staff_counts", "staff_of",
+    "status_after_sanction", "status_after_update", "track_record", "uscc_field",
+    "verification_refusal", "visibility_refusal", "work_report_due", "work_report_refusal",
 ]

@@ -58,15 +58,43 @@ class Candidate:
     scope_categories: tuple[str, ...]
     scope_industries: tuple[str, ...]
     staff: tuple[StaffMember, ...]
+    party: tuple[str, ...] = ()         # who is one party with it (``one_party``)
+
+
+def same_party(a: Party, b: Party) -> bool:
+    """Whether two institutions (or an institution and a company) are one party for the
+    self-evaluation rule: the same USCC, the same legal representative, the same parent company
+    or controlling shareholder, or one the other's parent. Empty keys never match."""
+    return (a.uscc == b.uscc
+            or bool(a.legal_rep_key and a.legal_rep_key == b.legal_rep_key)
+            or bool(a.parent_uscc and a.parent_uscc == b.parent_uscc)
+            or bool(a.parent_uscc and a.parent_uscc == b.uscc)
+            or bool(b.parent_uscc and b.parent_uscc == a.uscc))
+
+
+def one_party(institution: Party, others: Iterable[Party]) -> tuple[str, ...]:
+    """The USCCs that are one party with ``institution`` (sorted): itself, its parent company,
+    and each of ``others`` (the institutions on the platform that may be related) that is
+    ``same_party`` with it. Whoever of them helped write a unit's self-evaluation makes the
+    institution not independent of that unit."""
+    party = {institution.uscc, *([institution.parent_uscc] if institution.parent_uscc else [])}
+    party.update(o.uscc for o in others if same_party(institution, o))
+    return tuple(sorted(party))
 
 
 def independence(institution: Party, staff: Iterable[StaffMember], unit: Party,
-                 assisted_by: Iterable[str]) -> Finding | None:
+                 assisted_by: Iterable[str], party: Iterable[str] = ()) -> Finding | None:
     """Why the institution may not evaluate the unit, or None. It may not evaluate a unit whose
-    self-evaluation it helped write, nor a related party: itself, the same legal representative,
-    the same parent company or controlling shareholder, or a unit employing one of its evaluators."""
-    if institution.uscc in set(assisted_by):
+    self-evaluation it helped write — or an institution that is one party with it (``party``:
+    ``one_party``) —, nor a related party: itself, the same legal representative, the same
+    parent company or controlling shareholder, or a unit employing one of its evaluators."""
+    helpers = set(assisted_by)
+    if institution.uscc in helpers:
         return Finding("engagement.wrote_self_evaluation", {"institution": institution.uscc})
+    related = sorted(helpers & (set(party) - {institution.uscc}))
+    if related:
+        return Finding("engagement.party_wrote_self_evaluation",
+                       {"institution": institution.uscc, "helper": related[0]})
     if institution.uscc == unit.uscc:
         return Finding("engagement.related_self", {})
     if institution.legal_rep_key and institution.legal_rep_key == unit.legal_rep_key:
@@ -122,7 +150,8 @@ def engagement_refusal(inst: Candidate, unit: UnitFact, *, province: str, filed:
         return Refusal("engagement.out_of_industry", Kind.PRECONDITION,
                        {"uscc": code, "division": division})
     finding = independence(Party(inst.uscc, inst.parent_uscc, inst.legal_rep_key), inst.staff,
-                           Party(unit.uscc, unit.parent_uscc, unit.legal_rep_key), assisted_by)
+                           Party(unit.uscc, unit.parent_uscc, unit.legal_rep_key), assisted_by,
+                           inst.party)
     if finding is not None:
         return Refusal(finding.code, Kind.CONFLICT, finding.params)
     if already_engaged:

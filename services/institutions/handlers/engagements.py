@@ -24,7 +24,7 @@ from services.institutions.handlers.common import (
 )
 from services.institutions.store import Engagement, Institution
 from services.kernel import clock
-from services.kernel.errors import bounded, found, refuse
+from services.kernel.errors import bounded, found, refuse, year_refusal
 from services.kernel.identity import Identity, authorize
 from services.kernel.runtime import Runtime, create_once
 
@@ -70,7 +70,7 @@ def _engage(rt: Runtime, s: Session, *, ident: Identity, tenant: str, unit: Unit
                          legal_rep_key=inst.legal_rep_key,
                          scope_categories=tuple(profile["scope_categories"]),
                          scope_industries=tuple(profile["scope_industries"]),
-                         staff=domain.staff_of(profile)),
+                         staff=domain.staff_of(profile), party=_party(s, inst)),
         unit, province=tenant, filed=filing is not None and filing.status == "active",
         sanctions=terms(store.sanctions(session=s, uscc=code)), assisted_by=assisted_by,
         already_engaged=bool(store.engagements(session=s, institution_uscc=code,
@@ -98,6 +98,17 @@ def _engage(rt: Runtime, s: Session, *, ident: Identity, tenant: str, unit: Unit
         engagement_id=e.id, institution_uscc=code, unit_id=e.unit_id, unit_tenant=tenant,
         level=level, year=e.year, cap_used=used))
     return e
+
+
+def _party(s: Session, inst: Institution) -> tuple[str, ...]:
+    """The USCCs that are one party with the institution (itself, its parent company, the
+    institutions sharing its legal representative or parent): for the self-evaluation rule."""
+    return domain.one_party(
+        domain.Party(inst.uscc, inst.parent_uscc, inst.legal_rep_key),
+        [domain.Party(x.uscc, x.parent_uscc, x.legal_rep_key)
+         for x in store.maybe_one_party(session=s, uscc=inst.uscc,
+                                        legal_rep_key=inst.legal_rep_key,
+                                        parent_uscc=inst.parent_uscc)])
 
 
 def _parties(e: Engagement) -> domain.EngagementParties:
@@ -151,6 +162,7 @@ def cancel(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str, rea
 def list_engagements(rt: Runtime, *, ident: Identity, tenant: str, institution_uscc: str,
                      unit_id: str, year: int) -> list[Engagement]:
     """The engagements the caller may see, filtered."""
+    refuse(year_refusal(year, zero_means_default=True))
     authorize(ident, tenant, ROLES)
     with rt.db.session(national_store(tenant)) as s:
         rows = store.engagements(session=s, institution_uscc=institution_uscc.strip().upper(),
@@ -162,10 +174,11 @@ def list_engagements(rt: Runtime, *, ident: Identity, tenant: str, institution_u
 
 
 def check_engagement(rt: Runtime, *, ident: Identity, tenant: str, engagement_id: str,
-                     unit_id: str) -> tuple[Engagement, bool, Institution]:
+                     unit_id: str) -> tuple[Engagement, bool, Institution, tuple[str, ...]]:
     """For a service acting for an institution in a province: the institution's accepted
-    engagement (by id, or its engagement on ``unit_id``), and whether its reports are accepted
-    there today."""
+    engagement (by id, or its engagement on ``unit_id``), whether its reports are accepted
+    there today, and who is one party with it (the evaluation service checks that none of them
+    helped write the unit's self-evaluation, when the evaluation is created and submitted)."""
     grant = authorize(ident, tenant, ("institution",))
     with rt.db.session(national_store(tenant)) as s:
         if engagement_id:
@@ -181,11 +194,12 @@ def check_engagement(rt: Runtime, *, ident: Identity, tenant: str, engagement_id
         inst = load_institution(s, e.institution_uscc)
         accepted = domain.accepts_reports(
             inst.status, terms(store.sanctions(session=s, uscc=inst.uscc)), tenant, clock.today())
-        return e, accepted, inst
+        return e, accepted, inst, _party(s, inst)
 
 
 def cap_usage(rt: Runtime, *, ident: Identity, tenant: str, uscc: str, year: int) -> dict[str, Any]:
     """How many national projects the institution's legal representative has taken this year."""
+    refuse(year_refusal(year, zero_means_default=True))
     year = year or clock.today().year
     with rt.db.session(NATIONAL) as s:
         inst, _, scope = visible(s, ident, tenant, uscc)

@@ -11,7 +11,7 @@ from services.institutions.domain import NATIONAL, rules
 from services.institutions.handlers.common import load_institution, record, scope_of
 from services.institutions.store import WorkReport
 from services.kernel import clock
-from services.kernel.errors import refuse
+from services.kernel.errors import refuse, year_refusal
 from services.kernel.identity import Identity, authorize
 from services.kernel.runtime import Runtime
 
@@ -47,6 +47,7 @@ def list_work_reports(rt: Runtime, *, ident: Identity, tenant: str, uscc: str,
                       year: int) -> tuple[list[tuple[WorkReport, int]], list[str], date | None]:
     """Work reports the caller may see, each with the platform's own count of projects, and
     for a year past its due day the verified institutions that have not reported."""
+    refuse(year_refusal(year, zero_means_default=True))
     with rt.db.session(NATIONAL) as s:
         scope, _ = scope_of(s, ident, tenant, ("ministry", "institution", "province"))
         if uscc:

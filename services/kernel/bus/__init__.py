@@ -5,10 +5,13 @@
 - ``outbox``: the outbox, chain head and inbox tables; ``record_event`` appends to the tenant's
   hash chain inside the business transaction; ``verify_chain`` walks it.
 - ``relay``: publishes the outbox, woken on commit.
-- ``consumer``: durable pull consumers; every envelope checked against the contract, dispatched by
-  message class, effect and inbox row in one transaction, bounded redelivery, dead letters.
+- ``authentic``: envelopes signed by the emitting service, verified before they are applied.
+- ``consumer``: durable pull consumers; every envelope authenticated, checked against the contract,
+  dispatched by message class, effect and inbox row in one transaction, bounded redelivery, dead
+  letters.
 """
 
+from services.kernel.bus.authentic import Unauthentic, authenticate
 from services.kernel.bus.consumer import Consumer, Handler, Subscription
 from services.kernel.bus.events import Catalogue, Event, unpack
 from services.kernel.bus.outbox import ChainCheck, ChainHead, Inbox, Outbox, record_event, verify_chain
@@ -18,12 +21,13 @@ from services.kernel.bus.streams import (
     dead_letter_subject,
     ensure_dead_letter_stream,
     ensure_stream,
+    format2_began,
     stream_name,
     subject,
 )
 
 __all__ = [
     "Catalogue", "ChainCheck", "ChainHead", "Consumer", "Event", "Handler", "Inbox", "Outbox",
-    "Relay", "Subscription", "connect", "dead_letter_subject", "ensure_dead_letter_stream",
+    "Relay", "Subscription", "Unauthentic", "authenticate", "format2_began", "connect", "dead_letter_subject", "ensure_dead_letter_stream",
     "ensure_stream", "record_event", "stream_name", "subject", "unpack", "verify_chain",
 ]

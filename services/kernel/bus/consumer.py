@@ -5,6 +5,10 @@ every effect happen once. Redelivery is bounded; what still fails goes to the de
 Each subscription maps message classes to handlers; every handler has the same signature,
 ``handler(runtime, session, event)``, and an event of a class nobody handles is acknowledged
 without effect.
+
+Before anything else an event is authenticated (``authentic.authenticate``: the emitting
+service's signature, the subject it arrived on, its tenant): one that is not is dead-lettered at
+once with its reason in the ``Gl-Error`` and ``Gl-Reason`` headers, logged, and never applied.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +30,8 @@ from opentelemetry import propagate, trace
 from sqlmodel import Session
 
 from generated.events.v1 import events_pb2
-from services.kernel import clock
+from services.kernel import clock, signing
+from services.kernel.bus.authentic import Unauthentic, authenticate
 from services.kernel.bus.contract import CATALOGUES
 from services.kernel.bus.events import Event, message_name, unpack
 from services.kernel.bus.outbox import Inbox
@@ -34,6 +39,7 @@ from services.kernel.bus.streams import (
     dead_letter_subject,
     ensure_dead_letter_stream,
     ensure_stream,
+    format2_began,
     stream_name,
 )
 from services.kernel.config import Settings
@@ -97,6 +103,7 @@ class Consumer:
         self.settings = settings
         self.session_for = session_for
         self.subscriptions = subscriptions
+        self.keys = signing.PublicKeys(settings.keys)  # every publisher's public keys
         self._tracer = trace.get_tracer("greenladder.bus")
 
     async def run(self) -> None:
@@ -116,6 +123,7 @@ class Consumer:
     async def _consume(self, sub: Subscription) -> None:
         prefix = self.settings.bus_prefix
         await ensure_stream(self.js, prefix, sub.service)
+        format2_from = await format2_began(self.js, prefix, sub.service)
         durable = f"{prefix}-{sub.name}"
         psub = await self.js.pull_subscribe(
             f"{prefix}.*.{sub.service}.{sub.event_type}",
@@ -139,40 +147,56 @@ class Consumer:
                 await asyncio.sleep(1)
                 continue
             for msg in msgs:
-                await self._handle(sub, msg)
+                await self._handle(sub, msg, format2_from)
 
-    async def _handle(self, sub: Subscription, msg: Msg) -> None:
+    async def _handle(self, sub: Subscription, msg: Msg, format2_from: int) -> None:
         tenant = msg.subject.split(".")[1]
         ctx = propagate.extract(msg.headers or {})
         with self._tracer.start_as_current_span(
             f"consume {sub.name}", context=ctx, kind=trace.SpanKind.CONSUMER
         ):
             try:
-                env = events_pb2.Envelope.FromString(msg.data)
+                env = authenticate(msg.data, subject=msg.subject, keys=self.keys,
+                                   stream_seq=msg.metadata.sequence.stream or 0,
+                                   format2_from=format2_from)
+            except Unauthentic as exc:
+                await self._settle(sub, msg, self._dead_letter(sub, msg, tenant, exc))
+                return
+            try:
                 applied = await asyncio.to_thread(self._apply, sub, tenant, env)
                 await msg.ack()
                 log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
                     type=env.type, tenant=tenant, applied=applied)
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
-                try:
-                    await self._failed(sub, msg, tenant, exc)
-                except Exception as nats_exc:  # noqa: BLE001 - unacked: redelivered after ack_wait
-                    log(logger, "could not settle a failed event", logging.WARNING,
-                        consumer=sub.name, subject=msg.subject, error=repr(nats_exc))
+                await self._settle(sub, msg, self._failed(sub, msg, tenant, exc))
+
+    @staticmethod
+    async def _settle(sub: Subscription, msg: Msg, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except Exception as nats_exc:  # noqa: BLE001 - unacked: redelivered after ack_wait
+            log(logger, "could not settle a failed event", logging.WARNING,
+                consumer=sub.name, subject=msg.subject, error=repr(nats_exc))
+
+    async def _dead_letter(self, sub: Subscription, msg: Msg, tenant: str,
+                           exc: Exception) -> None:
+        """Park the event's bytes as received on the dead-letter subject, with why."""
+        reason = getattr(exc, "reason", "") or getattr(exc, "code", "") or type(exc).__name__
+        await self.js.publish(
+            dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
+            msg.data,
+            headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500], "Gl-Reason": reason,
+                     "Gl-Subject": msg.subject},
+        )
+        await msg.term()
+        log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
+            subject=msg.subject, reason=reason, error=repr(exc))
 
     async def _failed(self, sub: Subscription, msg: Msg, tenant: str, exc: Exception) -> None:
         """Retry later with back-off, or, after the last attempt, dead-letter it."""
         delivered = msg.metadata.num_delivered if msg.metadata else 1
         if delivered >= self.settings.consumer_max_deliver:
-            await self.js.publish(
-                dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
-                msg.data,
-                headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500],
-                         "Gl-Subject": msg.subject},
-            )
-            await msg.term()
-            log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
-                subject=msg.subject, error=repr(exc))
+            await self._dead_letter(sub, msg, tenant, exc)
         else:
             await msg.nak(delay=min(2 ** delivered, 30))
             log(logger, "event failed, will retry", logging.WARNING, consumer=sub.name,

@@ -1,5 +1,8 @@
 """The relay: publishes each tenant's outbox with ``Nats-Msg-Id`` = event id. It is woken when a
-transaction commits an event and otherwise polls slowly, so an idle stack costs nothing."""
+transaction commits an event and otherwise polls slowly, so an idle stack costs nothing.
+
+A format-2 row goes out as the signed bytes (``authentic.wire``); before its first publish the
+relay makes sure its stream has recorded where format 2 began (``streams.format2_began``)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from nats.js import JetStreamContext
 from sqlmodel import select
 
 from services.kernel import clock
+from services.kernel.bus.authentic import wire
 from services.kernel.bus.outbox import Outbox
+from services.kernel.bus.streams import format2_began
 from services.kernel.config import Settings
 from services.kernel.db import Database
 from services.kernel.telemetry import log
@@ -40,6 +45,13 @@ class Relay:
         self._event.set()
 
     async def run(self) -> None:
+        while True:  # nothing goes out before the stream knows where format 2 began
+            try:
+                await format2_began(self.js, self.settings.bus_prefix, self.db.service)
+                break
+            except Exception as exc:  # noqa: BLE001 - NATS down: try again
+                log(logger, "relay waiting for NATS", logging.WARNING, error=repr(exc))
+                await asyncio.sleep(1)
         while True:
             try:
                 await asyncio.wait_for(self._event.wait(), self.settings.relay_poll_seconds)
@@ -65,7 +77,9 @@ class Relay:
                 headers = {"Nats-Msg-Id": row.event_id}
                 if row.traceparent:
                     headers["traceparent"] = row.traceparent
-                await self.js.publish(row.subject, row.payload, headers=headers, timeout=5)
+                data = row.payload if row.format == 1 else wire(row.payload, row.key_id,
+                                                                 row.signature or b"")
+                await self.js.publish(row.subject, data, headers=headers, timeout=5)
                 if self.settings.fault == "relay_exit_after_publish":
                     os._exit(17)  # test fault: die between publish and mark
             await asyncio.to_thread(self._mark, tenant, [r.seq for r in rows])

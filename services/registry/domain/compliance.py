@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from services.kernel.clock import add_years
-from services.kernel.errors import invalid
+from services.kernel.errors import Kind, Refusal, invalid
 from services.registry.domain.rules import KindRule, veto_rules
 
 
@@ -53,6 +53,17 @@ def check_record(kind: str, occurred_on: date, ended_on: date | None) -> KindRul
         raise invalid("compliance.ended_before_start", occurred_on=occurred_on.isoformat(),
                       ended_on=ended_on.isoformat())
     return rule
+
+
+def in_the_future(today: date, **days: date | None) -> Refusal | None:
+    """A compliance record states what happened: a day after ``today`` (the platform clock's)
+    is refused, naming the first such field (``occurred_on``, ``ended_on``). An end still to
+    come is recorded when it comes (EndComplianceRecord)."""
+    for name, day in days.items():
+        if day is not None and day > today:
+            return Refusal("compliance.in_the_future", Kind.INVALID,
+                           {"field": name, "value": day.isoformat(), "today": today.isoformat()})
+    return None
 
 
 def end_record(record: Record, ended_on: date) -> Record | None:

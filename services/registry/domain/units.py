@@ -4,6 +4,7 @@ relocations, mergers, declared ownership. Pure: plain values in, a new state or 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, replace
 
 from services.kernel.errors import Kind, Refusal, bounded, invalid, refuse
@@ -167,12 +168,28 @@ class UnitQuery:
     location_prefix: str
     name_contains: str
     limit: int
+    after: str = ""      # the page token: the id of the last unit of the previous page
+
+
+def page_after(page_token: str) -> str:
+    """The unit id a page token names (the last unit of the page before), or "" for the first
+    page. A token this service did not hand out is refused, naming it — never read as a place
+    to start from."""
+    if not page_token:
+        return ""
+    try:
+        if str(uuid.UUID(page_token)) == page_token:
+            return page_token
+    except ValueError:
+        pass
+    raise invalid("unit.page_token", field="page_token")
 
 
 def unit_query(*, uscc: str, kind: str, city: str, name_contains: str, page_size: int,
-               scope_prefix: str) -> UnitQuery | Refusal:
+               scope_prefix: str, page_token: str = "") -> UnitQuery | Refusal:
     """The search a caller asked for, inside ``scope_prefix`` (a city account's division): a city
     asked for outside it is refused, not silently emptied."""
+    after = page_after(page_token)
     code = uscc_reference(uscc) if uscc else ""
     if kind:
         check_kind(kind)
@@ -183,7 +200,8 @@ def unit_query(*, uscc: str, kind: str, city: str, name_contains: str, page_size
             return Refusal("auth.outside_city", Kind.FORBIDDEN, {"location": city})
         prefix = max(prefix, wanted, key=len)
     return UnitQuery(uscc=code, kind=kind, location_prefix=prefix,
-                     name_contains=name_contains.strip(), limit=max(1, min(page_size or 50, 200)))
+                     name_contains=name_contains.strip(), limit=max(1, min(page_size or 50, 200)),
+                     after=after)
 
 
 # --- changes ------------------------------------------------------------------------------------

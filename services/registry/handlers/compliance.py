@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from generated.events.v1 import events_pb2 as ev
 from services.kernel import bulk, clock
-from services.kernel.errors import bounded, decided, found
+from services.kernel.errors import bounded, decided, found, refuse
 from services.kernel.identity import Identity, authorize, visible_scope
 from services.kernel.runtime import Runtime
 from services.registry import domain, store
@@ -26,6 +26,8 @@ def add_compliance_record(rt: Runtime, *, ident: Identity, tenant: str, unit_id:
                        description=bounded(description, "description", 2000),
                        source=bounded(source or "official", "source", 40),
                        reference=bounded(reference, "reference", 200))
+    refuse(domain.in_the_future(clock.today(), occurred_on=fact.occurred_on,
+                                ended_on=fact.ended_on))
     with rt.db.session(tenant, write=True) as s:
         if unit_id:
             units = [unit_for(s, ident, tenant, unit_id, OFFICIAL, write=True)]
@@ -77,6 +79,7 @@ def end_compliance_record(rt: Runtime, *, ident: Identity, tenant: str, unit_id:
                           record_id: str, ended_on: str, reason: str) -> ComplianceRecord:
     """A state that ended: off the abnormal-operations list, rectified, production resumed."""
     day = clock.parse_day(ended_on, "ended_on")
+    refuse(domain.in_the_future(clock.today(), ended_on=day))
     reason = reason_text(reason)
     with rt.db.session(tenant, write=True) as s:
         unit_for(s, ident, tenant, unit_id, OFFICIAL, write=True)

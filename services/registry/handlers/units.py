@@ -49,9 +49,13 @@ def register_unit(rt: Runtime, *, ident: Identity, tenant: str, imported: bool =
         override = new.uscc_override_reason
         change(s, ident, unit.id, "registered", "", unit.name, None,
                f"USCC checksum override: {override}" if override else "")
+        # The checksum override and its reason (SPEC §3) travel in the event, and so in the
+        # chain; the reason is the envelope's too.
         rt.record(s, ev.UnitRegistered(
             unit_id=unit.id, kind=unit.kind, uscc=unit.uscc, site=unit.site, name=unit.name,
-            location=unit.location, city=unit.city, industry=unit.industry, imported=imported))
+            location=unit.location, city=unit.city, industry=unit.industry, imported=imported,
+            uscc_checksum_override=new.uscc_checksum_override,
+            uscc_override_reason=override), override)
         return unit
 
     return create_once(rt.db, tenant, find=existing, create=create)
@@ -69,12 +73,12 @@ def find_units(rt: Runtime, *, ident: Identity, tenant: str, uscc: str = "", kin
     scope: Scope = visible_scope(ident, tenant, READ)
     query = decided(domain.unit_query(uscc=uscc, kind=kind, city=city,
                                       name_contains=name_contains, page_size=page_size,
-                                      scope_prefix=scope.location_prefix))
+                                      scope_prefix=scope.location_prefix, page_token=page_token))
     with rt.db.session(tenant) as s:
         units = list(store.find_units(session=s, uscc=query.uscc, kind=query.kind,
                                       city_prefix=query.location_prefix,
                                       name_contains=query.name_contains, org=scope.org,
-                                      after=page_token, limit=query.limit + 1))
+                                      after=query.after, limit=query.limit + 1))
     more = len(units) > query.limit
     units = units[:query.limit]
     return units, (units[-1].id if more else "")

@@ -1,0 +1,75 @@
+"""The NATS users the platform makes for its own nats-server (deploy/local/nats_auth.py): each
+process may publish its own subjects and use the consumers it declares, nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.local import nats_auth
+from services.kernel.bus import contract, stream_name
+
+
+def matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` one token, ``>`` one or more trailing tokens."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or (token != "*" and token != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def may_publish(process: str, subject: str, prefix: str = "gl") -> bool:
+    allowed = nats_auth.permissions(prefix, process, nats_auth.declared_consumers(process))
+    return any(matches(p, subject) for p in allowed["publish"]["allow"])
+
+
+@pytest.mark.parametrize("process", [p for p in nats_auth.processes() if p in contract.CATALOGUES])
+def test_a_publisher_may_publish_its_own_subjects_only(process: str) -> None:
+    assert may_publish(process, f"gl.320000.{process}.some.event")
+    assert may_publish(process, f"$JS.API.STREAM.CREATE.{stream_name('gl', process)}")
+    for other in contract.CATALOGUES:
+        if other != process:
+            assert not may_publish(process, f"gl.320000.{other}.some.event")
+            assert not may_publish(process, f"$JS.API.STREAM.UPDATE.{stream_name('gl', other)}")
+            assert not may_publish(process, f"$JS.API.STREAM.DELETE.{stream_name('gl', other)}")
+
+
+def test_the_registry_may_not_forge_an_evaluation_score() -> None:
+    assert not may_publish("registry", "gl.320000.evaluation.evaluation.scored")
+    assert may_publish("registry", "gl.320000.registry.unit.registered")
+
+
+def test_the_gateway_publishes_no_event() -> None:
+    for service in contract.CATALOGUES:
+        assert not may_publish("gateway", f"gl.320000.{service}.unit.registered")
+
+
+@pytest.mark.parametrize("process", nats_auth.processes())
+def test_every_declared_consumer_may_do_what_it_needs_and_no_more(process: str) -> None:
+    consumes = nats_auth.declared_consumers(process)
+    for c in consumes:
+        stream, durable = stream_name("t1", c.service), f"t1-{c.name}"
+        for subject in (f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.t1.*.{c.service}.>",
+                        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+                        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+                        f"$JS.ACK.{stream}.{durable}.1.2.3.1700000000.0",
+                        f"t1-dlq.{c.name}.320000"):
+            assert may_publish(process, subject, "t1"), subject
+        assert not may_publish(process, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.t1-other", "t1")
+        assert not may_publish(process, f"$JS.API.CONSUMER.DELETE.{stream}.{durable}", "t1")
+    heard = {c.service for c in consumes}
+    for service in set(contract.CATALOGUES) - heard - {process}:
+        stream = stream_name("t1", service)
+        assert not may_publish(process, f"$JS.API.CONSUMER.CREATE.{stream}.spy", "t1")
+        assert not may_publish(process, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.spy", "t1")
+    allowed = nats_auth.permissions("t1", process, consumes)
+    assert allowed["subscribe"]["allow"] == [f"_INBOX.{process}.>"]
+
+
+def test_the_consumers_are_the_ones_the_services_declare() -> None:
+    assert {c.service for c in nats_auth.declared_consumers("gateway")} == {"registry"}
+    assert {c.service for c in nats_auth.declared_consumers("institutions")} == {"evaluation",
+                                                                                 "listing"}
+    assert nats_auth.declared_consumers("listing") == ()  # no process yet: hears nothing
