@@ -80,13 +80,15 @@ def permissions(prefix: str, process: str, consumes: tuple[Consumes, ...]) -> di
             f"{prefix}-dlq.{c.name}.*",
         ]
         kv_keys.append(stream)
-    if hasattr(streams, "formats_bucket"):
-        # Where format 2 began, per stream, in a KV bucket (decision 0007): this process's streams.
-        bucket = streams.formats_bucket(prefix)
-        publish += [f"{api}.STREAM.INFO.KV_{bucket}", f"{api}.STREAM.CREATE.KV_{bucket}",
-                    f"{api}.STREAM.MSG.GET.KV_{bucket}"]
-        for key in dict.fromkeys(kv_keys):
-            publish += [f"$KV.{bucket}.{key}", f"{api}.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{key}"]
+    # Where format 2 began, per stream, in a KV bucket (decision 0007): each process reads the
+    # records of its streams; only a publisher writes, and only its own (signed) record.
+    bucket = streams.formats_bucket(prefix)
+    publish += [f"{api}.STREAM.INFO.KV_{bucket}", f"{api}.STREAM.MSG.GET.KV_{bucket}"]
+    for key in dict.fromkeys(kv_keys):
+        publish.append(f"{api}.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{key}")
+    if process in contract.CATALOGUES:
+        own = streams.stream_name(prefix, process)
+        publish += [f"{api}.STREAM.CREATE.KV_{bucket}", f"$KV.{bucket}.{own}"]
     return {"publish": {"allow": list(dict.fromkeys(publish))},
             "subscribe": {"allow": [f"_INBOX.{process}.>"]}}
 

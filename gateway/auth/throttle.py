@@ -74,16 +74,28 @@ class LoginThrottle:
     def _check(self, keys: tuple[str, ...], now: float) -> None:
         horizon = now - LOGIN_WINDOW
         for key in keys:
-            failures = self._failures[key]
+            failures = self._failures.get(key)  # a refused attempt leaves no entry behind
+            if failures is None:
+                continue
             while failures and failures[0][0] < horizon:
                 failures.popleft()
+            if not failures:
+                del self._failures[key]
+                continue
             if len(failures) >= LOGIN_FAILURES[key.split(":", 1)[0]]:
                 raise DomainError("auth.too_many_attempts", Kind.RATE_LIMITED,
                                   minutes=LOGIN_WINDOW // 60)
 
+    def _forget_expired(self, now: float) -> None:
+        """Bound the memory by dropping what no longer counts — never a lock-out in force (a
+        flood of names must not wipe the count of the account it is hiding)."""
+        horizon = now - LOGIN_WINDOW
+        for key in [k for k, f in self._failures.items() if not f or f[-1][0] < horizon]:
+            del self._failures[key]
+
     def _add(self, keys: tuple[str, ...], now: float) -> Attempt:
         if len(self._failures) > 100000:
-            self._failures.clear()
+            self._forget_expired(now)
         attempt = Attempt(keys, now, next(self._numbers))
         for key in keys:
             self._failures[key].append((now, attempt.number))

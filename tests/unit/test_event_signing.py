@@ -214,3 +214,13 @@ def test_read_opens_both_formats_without_verifying(keys: Path) -> None:
     assert authentic.read(signed(envelope(), keys))[0] == 2
     fmt, env = authentic.read(format1())
     assert fmt == 1 and env.type == "unit.registered"
+
+
+def test_without_a_signed_record_of_where_format_two_began_no_format_one_is_accepted(
+        keys: Path) -> None:
+    """No record, or one that is not the publisher's (``format2_from`` None): format 1 is
+    refused at any stream sequence, even the first."""
+    with pytest.raises(Unauthentic) as caught:
+        authenticate(format1(), subject=SUBJECT, keys=signing.PublicKeys(keys), stream_seq=1,
+                     format2_from=None)
+    assert caught.value.reason == "event.unsigned"

@@ -213,3 +213,23 @@ def test_an_enterprise_claim_is_confirmed_by_its_province_or_its_city() -> None:
     assert not may_verify(NANJING, AccountGrant(account_id="e", role="enterprise",
                                                 tenant="320000", org=USCC))  # no location given
     assert not may_verify(Identity("zj", (Grant("province", "330000"),)), claim)
+
+
+def test_a_flood_of_other_names_does_not_lift_a_lock_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused attempts leave no entry behind, and making room never forgets a lock-out in force:
+    before, 100,001 junk names from a locked address cleared every count."""
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: 50.0)
+    t = LoginThrottle()
+    for _ in range(10):
+        t.reserve(t.keys("jiangsu", "10.0.0.9"))
+    for i in range(throttle.LOGIN_FAILURES["client"] - 10):  # the address's wider bound too
+        t.reserve(t.keys(f"name-{i}", "10.0.0.9"))
+    entries = len(t._failures)
+    for i in range(100_001):  # all refused: the address is locked
+        with pytest.raises(DomainError):
+            t.reserve(t.keys(f"junk-{i}", "10.0.0.9"))
+    assert len(t._failures) == entries
+    for i in range(100_001):  # live failures from many addresses force the table to make room
+        t._failures[f"user:x{i}"].append((50.0, i))
+    t.reserve(t.keys("someone", "10.0.0.10"))
+    assert _code(t.reserve, t.keys("jiangsu", "1.2.3.4")) == "auth.too_many_attempts"

@@ -73,3 +73,14 @@ def test_the_consumers_are_the_ones_the_services_declare() -> None:
     assert {c.service for c in nats_auth.declared_consumers("institutions")} == {"evaluation",
                                                                                  "listing"}
     assert nats_auth.declared_consumers("listing") == ()  # no process yet: hears nothing
+
+
+@pytest.mark.parametrize("process", nats_auth.processes())
+def test_only_a_publisher_writes_where_its_format_two_began(process: str) -> None:
+    """The record is signed anyway (a forged one only makes format 1 refused); still, no
+    consumer may write any stream's record, and a publisher only its own."""
+    bucket = "EVENT_FORMATS"
+    for service in contract.CATALOGUES:
+        key = stream_name("gl", service)
+        allowed = may_publish(process, f"$KV.{bucket}.{key}")
+        assert allowed == (process == service), (process, service)

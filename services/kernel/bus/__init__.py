@@ -21,13 +21,14 @@ from services.kernel.bus.streams import (
     dead_letter_subject,
     ensure_dead_letter_stream,
     ensure_stream,
-    format2_began,
+    format2_from,
+    record_format2,
     stream_name,
     subject,
 )
 
 __all__ = [
     "Catalogue", "ChainCheck", "ChainHead", "Consumer", "Event", "Handler", "Inbox", "Outbox",
-    "Relay", "Subscription", "Unauthentic", "authenticate", "format2_began", "connect", "dead_letter_subject", "ensure_dead_letter_stream",
+    "Relay", "Subscription", "Unauthentic", "authenticate", "format2_from", "record_format2", "connect", "dead_letter_subject", "ensure_dead_letter_stream",
     "ensure_stream", "record_event", "stream_name", "subject", "unpack", "verify_chain",
 ]

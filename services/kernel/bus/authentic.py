@@ -5,7 +5,8 @@ Format 2 (from 2026-11): the bus carries a ``SignedEvent`` — the ``Envelope`` 
 stored and chained, the emitting service's key id and an Ed25519 signature over those bytes. The
 signature covers all of the envelope: tenant, type, subject, service, event id, seq, time, actor,
 reason, body. Format 1 (before): bare, unsigned ``Envelope`` bytes; accepted only from the part of
-a stream stored before format 2 began there (``streams.format2_began``), so a stream can still be
+a stream stored before format 2 began there (``streams.format2_from``, the publisher's
+signed record), so a stream can still be
 replayed into a rebuilt read model but a format-1 event forged today is refused.
 
 ``authenticate`` raises ``Unauthentic`` with a reason code; the consumer dead-letters the event
@@ -50,13 +51,18 @@ def read(data: bytes) -> tuple[int, events_pb2.Envelope]:
     return 1, events_pb2.Envelope.FromString(data)
 
 
+def is_format1(data: bytes) -> bool:
+    return _signed(data) is None
+
+
 def authenticate(data: bytes, *, subject: str, keys: PublicKeys, stream_seq: int,
-                 format2_from: int) -> events_pb2.Envelope:
+                 format2_from: int | None) -> events_pb2.Envelope:
     """The envelope of an event received on ``subject`` at ``stream_seq`` of its stream, once it
-    is shown to be authentic; ``Unauthentic`` otherwise."""
+    is shown to be authentic; ``Unauthentic`` otherwise. ``format2_from``: where format 2 began
+    on the stream by its publisher's signed record, None without one (no format 1 accepted)."""
     signed = _signed(data)
     if signed is None:
-        if stream_seq >= format2_from:
+        if format2_from is None or stream_seq >= format2_from:
             raise Unauthentic("event.unsigned", f"format 1 at stream seq {stream_seq}; format 2 "
                                                 f"began at {format2_from or 'the start'}")
         env = _envelope(data)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from sqlmodel import Session
 
 from generated.events.v1 import events_pb2
 from services.kernel import clock, signing
-from services.kernel.bus.authentic import Unauthentic, authenticate
+from services.kernel.bus.authentic import Unauthentic, authenticate, is_format1
 from services.kernel.bus.contract import CATALOGUES
 from services.kernel.bus.events import Event, message_name, unpack
 from services.kernel.bus.outbox import Inbox
@@ -39,7 +40,7 @@ from services.kernel.bus.streams import (
     dead_letter_subject,
     ensure_dead_letter_stream,
     ensure_stream,
-    format2_began,
+    format2_from,
     stream_name,
 )
 from services.kernel.config import Settings
@@ -104,6 +105,7 @@ class Consumer:
         self.session_for = session_for
         self.subscriptions = subscriptions
         self.keys = signing.PublicKeys(settings.keys)  # every publisher's public keys
+        self._format2: dict[str, int | None] = {}   # stream's service → where format 2 began
         self._tracer = trace.get_tracer("greenladder.bus")
 
     async def run(self) -> None:
@@ -123,7 +125,7 @@ class Consumer:
     async def _consume(self, sub: Subscription) -> None:
         prefix = self.settings.bus_prefix
         await ensure_stream(self.js, prefix, sub.service)
-        format2_from = await format2_began(self.js, prefix, sub.service)
+        self._format2[sub.service] = await format2_from(self.js, prefix, sub.service, self.keys)
         durable = f"{prefix}-{sub.name}"
         psub = await self.js.pull_subscribe(
             f"{prefix}.*.{sub.service}.{sub.event_type}",
@@ -147,9 +149,18 @@ class Consumer:
                 await asyncio.sleep(1)
                 continue
             for msg in msgs:
-                await self._handle(sub, msg, format2_from)
+                await self._handle(sub, msg)
 
-    async def _handle(self, sub: Subscription, msg: Msg, format2_from: int) -> None:
+    async def _boundary(self, sub: Subscription, data: bytes) -> int | None:
+        """Where format 2 began on the subscription's stream; read again while unknown and a
+        format-1 event arrives (at an upgrade the publisher may record it a moment later)."""
+        known = self._format2.get(sub.service)
+        if known is None and is_format1(data):
+            known = await format2_from(self.js, self.settings.bus_prefix, sub.service, self.keys)
+            self._format2[sub.service] = known
+        return known
+
+    async def _handle(self, sub: Subscription, msg: Msg) -> None:
         tenant = msg.subject.split(".")[1]
         ctx = propagate.extract(msg.headers or {})
         with self._tracer.start_as_current_span(
@@ -158,7 +169,7 @@ class Consumer:
             try:
                 env = authenticate(msg.data, subject=msg.subject, keys=self.keys,
                                    stream_seq=msg.metadata.sequence.stream or 0,
-                                   format2_from=format2_from)
+                                   format2_from=await self._boundary(sub, msg.data))
             except Unauthentic as exc:
                 await self._settle(sub, msg, self._dead_letter(sub, msg, tenant, exc))
                 return
@@ -180,17 +191,20 @@ class Consumer:
 
     async def _dead_letter(self, sub: Subscription, msg: Msg, tenant: str,
                            exc: Exception) -> None:
-        """Park the event's bytes as received on the dead-letter subject, with why."""
+        """Park the event's bytes as received on the dead-letter subject, with why. The headers
+        are built here, not copied: a sender's headers (``Nats-Expected-Stream``,
+        ``Nats-Msg-Id``, …) must not steer the dead-letter publish away, nor de-duplicate it."""
         reason = getattr(exc, "reason", "") or getattr(exc, "code", "") or type(exc).__name__
-        await self.js.publish(
-            dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
-            msg.data,
-            headers={**(msg.headers or {}), "Gl-Error": repr(exc)[:500], "Gl-Reason": reason,
-                     "Gl-Subject": msg.subject},
-        )
-        await msg.term()
         log(logger, "event dead-lettered", logging.ERROR, consumer=sub.name,
             subject=msg.subject, reason=reason, error=repr(exc))
+        received = msg.headers or {}
+        headers = {"Gl-Error": repr(exc)[:500], "Gl-Reason": reason, "Gl-Subject": msg.subject,
+                   "Nats-Msg-Id": f"{sub.name}:{uuid.uuid4()}"}
+        if "traceparent" in received:
+            headers["traceparent"] = received["traceparent"][:64]
+        await self.js.publish(dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
+                              msg.data, headers=headers)
+        await msg.term()
 
     async def _failed(self, sub: Subscription, msg: Msg, tenant: str, exc: Exception) -> None:
         """Retry later with back-off, or, after the last attempt, dead-letter it."""

@@ -1,8 +1,10 @@
 """The relay: publishes each tenant's outbox with ``Nats-Msg-Id`` = event id. It is woken when a
 transaction commits an event and otherwise polls slowly, so an idle stack costs nothing.
 
-A format-2 row goes out as the signed bytes (``authentic.wire``); before its first publish the
-relay makes sure its stream has recorded where format 2 began (``streams.format2_began``)."""
+A format-2 row goes out as the signed bytes (``authentic.wire``). At start the relay first
+publishes what an earlier version left unpublished (format 1, unsigned), and only then records,
+signed with the service's key, that its stream is format 2 from its end on
+(``streams.record_format2``): so nothing genuine lands above the boundary unsigned."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from sqlmodel import select
 from services.kernel import clock
 from services.kernel.bus.authentic import wire
 from services.kernel.bus.outbox import Outbox
-from services.kernel.bus.streams import format2_began
+from services.kernel import signing
+from services.kernel.bus.streams import record_format2
 from services.kernel.config import Settings
 from services.kernel.db import Database
 from services.kernel.telemetry import log
@@ -45,9 +48,15 @@ class Relay:
         self._event.set()
 
     async def run(self) -> None:
-        while True:  # nothing goes out before the stream knows where format 2 began
+        while True:  # no format-2 event goes out before the stream knows where format 2 began
             try:
-                await format2_began(self.js, self.settings.bus_prefix, self.db.service)
+                for tenant in self.db.tenants():
+                    await self._drain(tenant, formats=(1,))
+                signed_before = await asyncio.to_thread(self._signed_before)
+                await record_format2(self.js, self.settings.bus_prefix, self.db.service,
+                                     signing.signer(self.settings.keys, self.db.service),
+                                     signing.PublicKeys(self.settings.keys),
+                                     signed_before=signed_before)
                 break
             except Exception as exc:  # noqa: BLE001 - NATS down: try again
                 log(logger, "relay waiting for NATS", logging.WARNING, error=repr(exc))
@@ -68,9 +77,9 @@ class Relay:
                     self._dirty.add(tenant)
                     await asyncio.sleep(1)
 
-    async def _drain(self, tenant: str) -> None:
+    async def _drain(self, tenant: str, formats: tuple[int, ...] = (1, 2)) -> None:
         while True:
-            rows = await asyncio.to_thread(self._pending, tenant)
+            rows = await asyncio.to_thread(self._pending, tenant, formats)
             if not rows:
                 return
             for row in rows:
@@ -84,13 +93,21 @@ class Relay:
                     os._exit(17)  # test fault: die between publish and mark
             await asyncio.to_thread(self._mark, tenant, [r.seq for r in rows])
 
-    def _pending(self, tenant: str) -> list[Outbox]:
+    def _pending(self, tenant: str, formats: tuple[int, ...]) -> list[Outbox]:
         with self.db.session(tenant) as s:
-            return list(
-                s.exec(
-                    select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.seq).limit(200)  # type: ignore[union-attr]
-                )
-            )
+            return list(s.exec(
+                select(Outbox).where(Outbox.published_at.is_(None))  # type: ignore[union-attr]
+                .where(Outbox.format.in_(formats))  # type: ignore[attr-defined]
+                .order_by(Outbox.seq).limit(200)))
+
+    def _signed_before(self) -> bool:
+        """Whether this service has published a format-2 event already, in any tenant."""
+        for tenant in self.db.tenants():
+            with self.db.session(tenant) as s:
+                if s.exec(select(Outbox.seq).where(Outbox.format == 2)
+                          .where(Outbox.published_at.is_not(None)).limit(1)).first():  # type: ignore[union-attr]
+                    return True
+        return False
 
     def _mark(self, tenant: str, seqs: list[int]) -> None:
         now = clock.now()

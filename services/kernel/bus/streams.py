@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 from nats.js.errors import (
     BadRequestError,
@@ -16,6 +20,7 @@ from nats.js.errors import (
 )
 
 from services.kernel.config import Settings
+from services.kernel.signing import KeyRing, PublicKeys
 from services.kernel.telemetry import log
 
 logger = logging.getLogger("greenladder.bus")
@@ -105,28 +110,79 @@ def formats_bucket(prefix: str) -> str:
     return stream_name(prefix, "event_formats")
 
 
-async def format2_began(js: JetStreamContext, prefix: str, service: str) -> int:
-    """The sequence of ``service``'s stream from which every event must be format 2 (signed).
+BOUNDARY_PURPOSE = b"greenladder.format2-boundary.v1"
 
-    Recorded once per stream in a JetStream KV bucket by whichever process of this version
-    touches the stream first (its publisher's relay or a consumer): the stream's last sequence
-    + 1 at that moment. Only events below it — stored before this version ran — may be format 1
-    (decision 0007); a format-1 event published later lands above it and is refused."""
+
+def _boundary_bytes(stream: str, start: int) -> bytes:
+    return f"{stream}:{start}".encode()
+
+
+async def _formats(js: JetStreamContext, prefix: str, *, create: bool) -> KeyValue | None:
     bucket = formats_bucket(prefix)
     try:
-        kv = await js.key_value(bucket)
+        return await js.key_value(bucket)
     except BucketNotFoundError:
-        kv = await js.create_key_value(KeyValueConfig(bucket=bucket, history=1,
-                                                      storage=StorageType.FILE))
-    key = stream_name(prefix, service)
+        if not create:
+            return None
+        return await js.create_key_value(KeyValueConfig(bucket=bucket, history=1,
+                                                        storage=StorageType.FILE))
+
+
+async def format2_from(js: JetStreamContext, prefix: str, service: str,
+                       keys: PublicKeys) -> int | None:
+    """The sequence of ``service``'s stream from which every event must be format 2 (signed):
+    only events below it — stored before this version ran — may be format 1 (decision 0007).
+    None when no valid record exists (absent, unreadable, or not signed by ``service``'s key):
+    then no format-1 event is accepted at all. The record is the publisher's word, signed with
+    its key: whoever can write the bucket cannot move it."""
+    kv = await _formats(js, prefix, create=False)
+    if kv is None:
+        return None
+    stream = stream_name(prefix, service)
     try:
-        return int((await kv.get(key)).value or b"0")
+        entry = await kv.get(stream)
+    except KeyNotFoundError:
+        return None
+    try:
+        record = json.loads(entry.value or b"")
+        start, kid = int(record["from"]), str(record["key_id"])
+        signature = base64.b64decode(record["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        log(logger, "format 2 record unreadable", logging.CRITICAL, stream=stream)
+        return None
+    if not keys.verify(service, kid, _boundary_bytes(stream, start), signature,
+                       purpose=BOUNDARY_PURPOSE):
+        log(logger, "format 2 record not signed by its publisher", logging.CRITICAL,
+            stream=stream, key_id=kid)
+        return None
+    return start
+
+
+async def record_format2(js: JetStreamContext, prefix: str, service: str, ring: KeyRing,
+                         keys: PublicKeys, *, signed_before: bool) -> int | None:
+    """The publisher, once, before it publishes its first format-2 event: records that its
+    stream is format 2 from its current end on, signed with its key. Never moved: an existing
+    record is kept; and when the record is missing although this service has published format 2
+    already (``signed_before``: someone deleted it), nothing is recorded — format 1 stays refused
+    until an operator restores it (operator guide, Events)."""
+    kv = await _formats(js, prefix, create=True)
+    assert kv is not None
+    stream = stream_name(prefix, service)
+    try:
+        await kv.get(stream)
+        return await format2_from(js, prefix, service, keys)
     except KeyNotFoundError:
         pass
-    start = (await js.stream_info(key)).state.last_seq + 1
+    if signed_before:
+        log(logger, "format 2 record missing after format 2 began", logging.CRITICAL,
+            stream=stream)
+        return None
+    start = (await js.stream_info(stream)).state.last_seq + 1
+    kid, signature = ring.sign_bytes(_boundary_bytes(stream, start), purpose=BOUNDARY_PURPOSE)
+    record = {"from": start, "key_id": kid, "signature": base64.b64encode(signature).decode()}
     try:
-        await kv.create(key, str(start).encode())
-    except KeyWrongLastSequenceError:  # another process recorded it first: theirs holds
-        return int((await kv.get(key)).value or b"0")
-    log(logger, "format 2 begins", stream=key, stream_seq=start)
+        await kv.create(stream, json.dumps(record).encode())
+    except KeyWrongLastSequenceError:  # recorded meanwhile (another replica): theirs holds
+        return await format2_from(js, prefix, service, keys)
+    log(logger, "format 2 begins", stream=stream, stream_seq=start)
     return start
