@@ -66,8 +66,11 @@ async def refuse_nul(request: Request) -> None:
         refuse(nul_refusal(name, name) or nul_refusal(value, name))
     kind = request.headers.get("content-type", "")
     if kind.startswith("application/json"):
+        raw = await request.body()
+        if b"\\u0000" not in raw:  # JSON has no raw NUL: only this escape spells one
+            return
         try:
-            body = json.loads(await request.body() or b"null")
+            body = json.loads(raw or b"null")
         except ValueError:
             return  # malformed JSON is FastAPI's to refuse (400)
         refuse(_nul_in(body, ""))

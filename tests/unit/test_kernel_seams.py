@@ -27,7 +27,8 @@ def test_a_catalogue_names_each_event_by_its_class() -> None:
     cat = Catalogue("registry", {ev.UnitRegistered: "unit.registered",
                                  ev.UnitRenamed: "unit.renamed"})
     assert cat.type_of(ev.UnitRenamed(unit_id="u")) == "unit.renamed"
-    assert "unit.registered" in cat and "unit.merged" not in cat
+    assert cat.classes_for("unit.registered") == (ev.UnitRegistered,)
+    assert cat.classes_for("unit.merged") == ()
     with pytest.raises(TypeError, match="registry does not publish UnitsMerged"):
         cat.type_of(ev.UnitsMerged())
 

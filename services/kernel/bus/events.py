@@ -60,9 +60,6 @@ class Catalogue:
         """The messages an event of type ``name`` may carry (current first); () if unknown."""
         return self._classes.get(name, ())
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._classes
-
 
 @dataclass(frozen=True)
 class Event(Generic[M]):
