@@ -126,8 +126,10 @@ class Stack:
         env.update(extra)
         module = "gateway" if name == "gateway" else f"services.{name}"
         out = open(self.var_dir / "log" / f"{name}.out", "ab")
+        # its own session: a Ctrl-C at the terminal reaches the launcher only, which then stops
+        # the children in order (they would otherwise all exit at once and look like crashes)
         proc = subprocess.Popen([sys.executable, "-m", module], env=env, cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
 
@@ -243,7 +245,12 @@ class Stack:
 
     # --- NATS -----------------------------------------------------------------------------------
 
-    def _start_nats(self) -> None:
+    def restart_nats(self) -> None:
+        """nats-server again on the port it had, so every process reconnects to the same URL."""
+        self.procs.pop("nats", None)
+        self._start_nats(port=int(self.nats_url.rsplit(":", 1)[1]))
+
+    def _start_nats(self, port: int = -1) -> None:
         folder = self.var_dir / "nats"
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.ports"):
@@ -264,9 +271,9 @@ class Stack:
         )
         out = open(self.var_dir / "log" / "nats.out", "ab")
         proc = subprocess.Popen(
-            [str(nats_binary()), "-c", str(conf), "-a", "127.0.0.1", "-p", "-1",
+            [str(nats_binary()), "-c", str(conf), "-a", "127.0.0.1", "-p", str(port),
              "--ports_file_dir", str(folder)],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.procs["nats"] = proc
         self.own_nats = True
