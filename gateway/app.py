@@ -11,9 +11,10 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from opentelemetry import propagate, trace
 
-from gateway import errors, seed, views
+from gateway import docs, errors, seed, views
 from gateway.auth import Accounts, Auth
 from gateway.errors import error_response
+from gateway.limits import BodyLimits
 from gateway.routes import accounts, evaluation, institutions, public, registry
 from services.kernel import bus, signing, telemetry
 from services.kernel.config import Settings, get_settings
@@ -31,12 +32,13 @@ load_messages(HERE / "data" / "messages.yaml")
 
 
 class Middleware:
-    """Pure ASGI: one server span per request (continuing an incoming ``traceparent``), and a
-    body-size limit that holds for chunked uploads too."""
+    """Pure ASGI: one server span per request (continuing an incoming ``traceparent``), and the
+    route's body-size limit (``gateway.limits``: the general one, or a route's own figure such as
+    the evidence file limit) that holds for chunked uploads too."""
 
-    def __init__(self, app, max_body: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, limits: BodyLimits) -> None:  # type: ignore[no-untyped-def]
         self.app = app
-        self.max_body = max_body
+        self.limits = limits
         self.tracer = trace.get_tracer("greenladder.gateway")
 
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
@@ -44,11 +46,11 @@ class Middleware:
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         lang = language(headers.get("accept-language"))
-        too_large = error_response(413, "request.too_large",
-                                   render("request.too_large", lang, max=self.max_body),
-                                   {"max": self.max_body})
+        limit = self.limits.of(scope["method"], scope["path"])
+        too_large = error_response(413, limit.code, render(limit.code, lang, **limit.params),
+                                   {"max": limit.figure})
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
+        if length.isdigit() and int(length) > limit.allowed:
             return await too_large(scope, receive, send)
         seen, exceeded = 0, False
 
@@ -56,7 +58,7 @@ class Middleware:
             nonlocal seen, exceeded
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_body:
+            if seen > limit.allowed:
                 exceeded = True
                 raise _TooLarge
             return message
@@ -129,8 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         dependencies=[Depends(errors.refuse_nul)],  # every string of every route, one check
+        docs_url=None, redoc_url=None,  # their pages load from a CDN: gateway.docs serves its own
     )
     errors.install(app)
+    docs.install(app)
     app.include_router(public.router)
     app.include_router(accounts.router)
     app.include_router(registry.router)
@@ -138,5 +142,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(institutions.router)
     app.include_router(institutions.public)
     app.include_router(views.router)
-    app.add_middleware(Middleware, max_body=settings.max_body_bytes)
+    app.add_middleware(Middleware, limits=BodyLimits(settings.max_body_bytes,
+                                                     evaluation.BODY_LIMITS))
     return app

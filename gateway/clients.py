@@ -3,15 +3,19 @@
 ``call.registry.RegisterUnit(req)`` reads like the generated stub and is typed as it
 (``RegistryAsyncStub``, so the request and answer types are checked and a misspelt method is an
 error for the type checker and an ``AttributeError`` at run time). Underneath, a ``Bound`` proxy
-sends every call through ``ServiceClient.call``: the caller's internal token, the tenant of the
-path and the caller's language travel as metadata, and a refusal of the service comes back as a
-``RemoteError`` with the service's code, parameters and already-rendered message.
+sends every call through ``ServiceClient.call`` (a server-streaming method through
+``ServiceClient.stream``: ``async for row in call.evaluation.Rescore(req)``): the caller's
+internal token, the tenant of the path and the caller's language travel as metadata, and a
+refusal of the service comes back as a ``RemoteError`` with the service's code, parameters and
+already-rendered message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
+
+import grpc
 
 from services.kernel.rpc import ServiceClient
 
@@ -42,11 +46,18 @@ class Bound:
         self._stub = client.stub(stub_class)
         self._caller = caller
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any] | AsyncIterator[Any]]:
         if name.startswith("_"):
             raise AttributeError(name)
         method = getattr(self._stub, name)  # AttributeError: the service has no such method
         client, caller = self._client, self._caller
+        if isinstance(method, grpc.aio.UnaryStreamMultiCallable):
+            def stream(request: Any, *, timeout: float | None = None) -> AsyncIterator[Any]:
+                return client.stream(method, request, token=caller.token, tenant=caller.tenant,
+                                     lang=caller.lang, timeout=timeout)
+
+            stream.__name__ = name
+            return stream
 
         async def invoke(request: Any, *, timeout: float | None = None) -> Any:
             return await client.call(method, request, token=caller.token, tenant=caller.tenant,

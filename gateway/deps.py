@@ -6,8 +6,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
+from gateway import docs
 from gateway.auth import Accounts, Auth
 from gateway.clients import Bound
 from generated.common.v1.common_pb2_grpc import AuditStub
@@ -42,8 +44,13 @@ async def get_lang(request: Request) -> str:
     return language(request.headers.get("accept-language"))
 
 
-async def get_identity(request: Request) -> Identity:
-    """The verified caller, or the anonymous public."""
+async def get_identity(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(docs.bearer)] = None,
+    _api_key: Annotated[str | None, Security(docs.api_key)] = None,
+) -> Identity:
+    """The verified caller, or the anonymous public. (The two security parameters only declare
+    the schemes in OpenAPI; the headers are read here, so refusals keep the API's shape.)"""
     auth: Auth = request.app.state.auth
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

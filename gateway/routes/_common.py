@@ -1,12 +1,14 @@
-"""What every route module shares: the JSON of a proto message, pre-serialised answers, bulk
-import requests, and the documented error shape."""
+"""What every route module shares: the JSON of a proto message, pre-serialised answers, answers
+streamed from a service's stream, bulk import requests, and the documented error shape."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from fastapi import UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from pydantic import BaseModel
@@ -29,6 +31,46 @@ def reply(content: Any, status_code: int = 200) -> JSONResponse:
     OpenAPI; FastAPI does not validate it again per request (the contract test does, once per
     route), so hot routes pay nothing. ``status_code`` must repeat the route's own."""
     return JSONResponse(content, status_code=status_code)
+
+
+STREAM_CHUNK = 64 * 1024  # bytes of a streamed answer written at a time
+M = TypeVar("M", bound=Message)
+
+
+async def streamed(rows: AsyncIterator[M], *, opening: dict[str, Any], key: str,
+                   each: Callable[[M], None],
+                   closing: Callable[[], dict[str, Any]]) -> StreamingResponse:
+    """An answer of many rows (a service's server stream), written as they arrive: one JSON
+    object with the ``opening`` fields, the rows under ``key`` (each as the API's JSON), then the
+    ``closing`` fields — counters ``each`` added up as the rows passed. Memory holds one chunk,
+    however many rows there are. The first row is awaited before the answer starts, so a refusal
+    (which comes before any row) is still an error answer with its status; a failure later can
+    only cut the answer short, which a client sees as incomplete JSON, never as the whole."""
+    first = await anext(rows, None)
+
+    async def body() -> AsyncIterator[bytes]:
+        head = json.dumps(opening, ensure_ascii=False)[:-1]
+        chunk = [f"{head}{', ' if opening else ''}{json.dumps(key)}: ["]
+        size, row, count = 0, first, 0
+        try:
+            while row is not None:
+                each(row)
+                text = json.dumps(as_json(row), ensure_ascii=False)
+                chunk.append(f",{text}" if count else text)
+                size, count = size + len(text), count + 1
+                if size >= STREAM_CHUNK:
+                    yield "".join(chunk).encode()
+                    chunk, size = [], 0
+                row = await anext(rows, None)
+        finally:
+            close = getattr(rows, "aclose", None)
+            if close is not None:
+                await close()
+        tail = json.dumps(closing(), ensure_ascii=False)
+        chunk.append("]" + (f", {tail[1:]}" if tail != "{}" else "}"))
+        yield "".join(chunk).encode()
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 async def import_request(file: UploadFile, message: type[Message]) -> Any:

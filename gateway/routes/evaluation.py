@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, StringConstraints
 
 from gateway.deps import TenantDep
-from gateway.routes._common import ERRORS, as_json, reply
+from gateway.limits import MULTIPART_FRAMING, RouteLimit
+from gateway.routes._common import ERRORS, ErrorBody, as_json, reply, streamed
 from gateway.schemas import model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from services.kernel.errors import MAX_VERSION
+from services.kernel.limits import limits
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"], responses=ERRORS)
 _JSON_FIELDS = ("values_json", "basic_json", "result_json")
@@ -45,15 +47,45 @@ class EvaluationIn(BaseModel):
                             description="idempotency key; one is made when empty")
     assisted_by: str = Field("", max_length=40,
                              description="USCC of an institution that helped prepare it")
+    level: str = Field("", max_length=20,
+                       description="the level applied for: municipal | provincial | national "
+                                   "(sets the pass mark); an institution's evaluation takes its "
+                                   "engagement's; empty: not said")
+
+
+# a decimal number as text (no exponent): "12", "-0.5", ".25"
+DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+OPTIONAL_DECIMAL = r"^([+-]?(\d+\.?\d*|\.\d+))?$"
+Number = Annotated[str, StringConstraints(pattern=DECIMAL, max_length=40)]
+
+
+class ProductIn(BaseModel):
+    """One product of a per-product indicator, against the mandatory standard that applies."""
+
+    name: str = Field(min_length=1, max_length=100)
+    amount: str = Field(pattern=DECIMAL, max_length=40)
+    unit: str = Field(min_length=1, max_length=32)
+    standard: str = Field(min_length=1, max_length=100, description="e.g. GB 21256-2013")
+    grade1: str = Field(pattern=DECIMAL, max_length=40, description="1级: the leading value")
+    grade2: str = Field(pattern=DECIMAL, max_length=40, description="2级: the baseline")
+    weight: str = Field(pattern=DECIMAL, max_length=40,
+                        description="the product's energy (or water) use: its weight")
 
 
 class ValueIn(BaseModel):
-    indicator_id: str
-    amount: str = Field("", description="quantitative: a decimal number as text")
-    unit: str = ""
-    option: str = Field("", description="qualitative: a rubric option id")
+    indicator_id: str = Field(max_length=64)
+    amount: str = Field("", pattern=OPTIONAL_DECIMAL, max_length=40,
+                        description="quantitative: a decimal number as text")
+    unit: str = Field("", max_length=32)
+    option: str = Field("", max_length=64, description="qualitative: a rubric option id")
     met: bool | None = Field(None, description="required / optional items")
-    yearly: list[str] = Field(default_factory=list, max_length=10, description="parks: oldest first")
+    yearly: list[Number] = Field(default_factory=list, max_length=10,
+                                 description="parks: oldest first")
+    basis: str = Field("", pattern=OPTIONAL_DECIMAL, max_length=40,
+                       description="a tiered indicator: the figure that picks its tier "
+                                   "(e.g. annual energy use in tce)")
+    products: list[ProductIn] = Field(default_factory=list, max_length=3,
+                                      description="a per-product indicator: at most 3 products")
 
 
 class ValuesIn(BaseModel):
@@ -107,16 +139,33 @@ async def set_values(evaluation_id: str, body: ValuesIn, call: TenantDep) -> JSO
         basic=[pb.BasicValue(requirement_id=k, met=v) for k, v in body.basic.items()])
     for v in body.values:
         value = pb.IndicatorValue(indicator_id=v.indicator_id, amount=v.amount, unit=v.unit,
-                                  option=v.option, yearly=v.yearly)
+                                  option=v.option, yearly=v.yearly, basis=v.basis,
+                                  products=[pb.ProductValue(**p.model_dump())
+                                            for p in v.products])
         if v.met is not None:
             value.met = v.met
         request.values.append(value)
     return reply(evaluation_json(await call.evaluation.SetValues(request)))
 
 
+EVIDENCE_MAX_BYTES = limits().evidence_max_bytes
+# The evidence upload takes a body up to the platform's evidence file limit (the figure the
+# evaluation service refuses a file over) plus the multipart framing; other routes keep the
+# general limit (GL_MAX_BODY_BYTES). Read by gateway.app's body-size middleware.
+BODY_LIMITS = (RouteLimit("POST", f"{router.prefix}/evaluations/{{evaluation_id}}/evidence",
+                          figure=EVIDENCE_MAX_BYTES, framing=MULTIPART_FRAMING,
+                          code="request.evidence_too_large"),)
+
+
 @router.post("/evaluations/{evaluation_id}/evidence", status_code=201,
              response_model=model_of(pb.Evidence),
-             summary="Upload an evidence file for an indicator (stored by its sha256)")
+             summary="Upload an evidence file for an indicator (stored by its sha256)",
+             description=(
+                 f"One file of at most {EVIDENCE_MAX_BYTES} bytes "
+                 f"({EVIDENCE_MAX_BYTES / 2**20:g} MiB). Every upload keeps its own file name, "
+                 "uploader and time; the same bytes are stored once. The same bytes under the "
+                 "same name for the same indicator are the same upload (a retry)."),
+             responses={413: {"model": ErrorBody, "description": "the file is over the limit"}})
 async def add_evidence(evaluation_id: str, call: TenantDep, indicator_id: str = Form(...),
                        file: UploadFile = File(...)) -> JSONResponse:
     request = pb.AddEvidenceRequest(
@@ -141,14 +190,19 @@ async def submit(evaluation_id: str, body: SubmitIn, call: TenantDep) -> JSONRes
 
 @router.get("/evaluations/{evaluation_id}/report", summary="The report as JSON, HTML or PDF",
             response_class=Response, responses={200: {
-                "description": "the frozen report; its sha256 in ``X-Content-Hash``",
+                "description": "the frozen report; its sha256 in ``X-Content-Hash``, the "
+                               "platform's signature over it in ``X-Report-Signature`` (base64, "
+                               "Ed25519) made with the key ``X-Report-Key-Id`` (empty for a "
+                               "report from before reports were signed)",
                 "content": {"application/json": {}, "text/html": {}, "application/pdf": {}}}})
 async def get_report(evaluation_id: str, call: TenantDep,
                      format: str = Query("json", pattern="^(json|html|pdf)$")) -> Response:
     report = await call.evaluation.GetReport(pb.GetReportRequest(evaluation_id=evaluation_id,
                                                                  format=format))
     return Response(content=report.content, media_type=report.content_type,
-                    headers={"X-Content-Hash": report.content_hash})
+                    headers={"X-Content-Hash": report.content_hash,
+                             "X-Report-Key-Id": report.key_id,
+                             "X-Report-Signature": report.signature})
 
 
 class RescoreIn(BaseModel):
@@ -157,9 +211,41 @@ class RescoreIn(BaseModel):
                                 description="empty: every submitted evaluation of the scheme")
 
 
+# However many evaluations are held, the rows stream through: the deadline bounds the whole stream.
+RESCORE_TIMEOUT = 600.0
+
+
+class RescoreTally:
+    """The counters of a re-scoring, added up as its rows pass through."""
+
+    def __init__(self) -> None:
+        self.evaluations = 0
+        self.now_below_mark = 0
+        self.fell_by_indicator: dict[str, int] = {}
+
+    def add(self, row: pb.RescoreRow) -> None:
+        self.evaluations += 1
+        self.now_below_mark += row.now_below_mark
+        for change in row.changes:
+            if change.fell:
+                self.fell_by_indicator[change.indicator_id] = (
+                    self.fell_by_indicator.get(change.indicator_id, 0) + 1)
+
+    def closing(self) -> dict[str, Any]:
+        return {"evaluations": self.evaluations, "now_below_mark": self.now_below_mark,
+                "fell_by_indicator": self.fell_by_indicator}
+
+
 @router.post("/schemes/{scheme_id}/rescore", response_model=model_of(pb.RescoreResponse),
-             summary="What a new scheme version would make of the evaluations held (read-only)")
-async def rescore(scheme_id: str, body: RescoreIn, call: TenantDep) -> JSONResponse:
+             summary="What a new scheme version would make of the evaluations held (read-only)",
+             description=(
+                 "Streamed as the evaluations are scored again: the scheme and version first, "
+                 "then `rows` one by one, then the counters (`evaluations`, `now_below_mark`, "
+                 "`fell_by_indicator`). A refusal comes before any row, as an error answer."))
+async def rescore(scheme_id: str, body: RescoreIn, call: TenantDep) -> StreamingResponse:
     request = pb.RescoreRequest(scheme_id=scheme_id, to_version=body.to_version,
                                 unit_ids=body.unit_ids)
-    return reply(as_json(await call.evaluation.Rescore(request)))
+    tally = RescoreTally()
+    return await streamed(call.evaluation.Rescore(request, timeout=RESCORE_TIMEOUT),
+                          opening={"scheme_id": scheme_id, "to_version": body.to_version},
+                          key="rows", each=tally.add, closing=tally.closing)

@@ -8,15 +8,13 @@ import asyncio
 import json
 from dataclasses import asdict
 
-from google.protobuf.json_format import MessageToDict
-
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from generated.evaluation.v1 import evaluation_pb2_grpc
 from generated.institutions.v1 import institutions_pb2
 from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
 from generated.registry.v1 import registry_pb2
 from generated.registry.v1.registry_pb2_grpc import RegistryStub
-from services.evaluation import domain, handlers, scoring
+from services.evaluation import domain, handlers
 from services.evaluation.facts import (
     UNIT_KEYS,
     EngagementStanding,
@@ -24,28 +22,44 @@ from services.evaluation.facts import (
     UnitFact,
     VetoCondition,
     VetoFact,
+    VetoRecord,
 )
 from services.evaluation.schemes import schemes
-from services.evaluation.store import Evaluation
+from services.evaluation.store import Evaluation, EvidenceLink
 from services.kernel.clock import iso
 from services.kernel.rpc import ServiceClient
 from services.kernel.runtime import Runtime, Servicer
 from services.kernel.tenancy import current_tenant
+from services.kernel.veto import condition_names, kind_names
 
 
 def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationView:
     return pb.EvaluationView(
         id=e.id, unit_id=e.unit_id, scheme_id=e.scheme_id, scheme_version=e.scheme_version,
         path=e.path, status=e.status, values_json=e.values_json, basic_json=e.basic_json,
-        evidence=[pb.Evidence(sha256=link.sha256, size=blob.size, content_type=blob.content_type,
-                              filename=link.filename, indicator_id=link.indicator_id)
+        evidence=[evidence_view(link, size=blob.size, content_type=blob.content_type)
                   for link, blob in evidence],
         result_json=result_json or e.result_json, total=e.total, passed=e.passed,
         vetoed=e.vetoed, report_hash=e.report_hash, created_at=iso(e.created_at),
         submitted_at=iso(e.submitted_at) if e.submitted_at else "", assisted_by=e.assisted_by,
         institution_uscc=e.institution_uscc, engagement_id=e.engagement_id,
-        claimed_total=e.claimed_total,
+        claimed_total=e.claimed_total, level=e.level,
     )
+
+
+def veto_record(r: registry_pb2.ComplianceRecord) -> VetoRecord:
+    """A compliance record of the registry's veto check as a report states it."""
+    kind_zh, kind_en = kind_names(r.kind)
+    return VetoRecord(kind=r.kind, kind_zh=kind_zh, kind_en=kind_en, condition=r.condition,
+                      occurred_on=r.occurred_on, ended_on=r.ended_on, reference=r.reference,
+                      source=r.source)
+
+
+def evidence_view(link: EvidenceLink, *, size: int, content_type: str) -> pb.Evidence:
+    """One upload: its own name, uploader and time; the stored bytes' hash, size and type."""
+    return pb.Evidence(sha256=link.sha256, size=size, content_type=content_type,
+                       filename=link.filename, indicator_id=link.indicator_id,
+                       uploaded_by=link.uploaded_by, uploaded_at=iso(link.uploaded_at))
 
 
 class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
@@ -72,7 +86,7 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
             pb.SchemeSummary(id=s.id, version=s.version, title_zh=s.title_zh, title_en=s.title_en,
                              category=s.category, effective_from=s.effective_from.isoformat(),
                              total=str(s.total), pass_mark=str(s.pass_mark.for_level(None)),
-                             definition_json=s.model_dump_json())
+                             definition_json=s.model_dump_json(), provisional=s.provisional)
             for _, s in sorted(schemes().items())
         ])
 
@@ -88,20 +102,20 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
             unit=UnitFact.of(json.loads(e.unit_json)), reports_accepted=got.reports_accepted,
             institution=InstitutionFact(uscc=inst.uscc, name=inst.name, address=inst.address,
                                         legal_representative=inst.legal_representative),
-            party=tuple(got.party))
+            party=tuple(got.party), level=e.level)
 
     async def _veto(self, unit_id: str) -> VetoFact:
-        """The registry's veto check of the unit as of today, asked for the caller. A record is
-        stated in the report as the registry's record as text (what reports have always held:
-        a different form would change their content hashes)."""
+        """The registry's veto check of the unit as of today, asked for the caller: each record
+        as the report states it (kind and condition by name from the kernel's veto table, dates,
+        reference, source; not the registry's ids nor who recorded it)."""
         got = await self.registry.on_behalf(
             self.registry.stub(RegistryStub).CheckVeto,
             registry_pb2.CheckVetoRequest(unit_id=unit_id), tenant=current_tenant())
         return VetoFact(vetoed=got.vetoed, on=got.on, conditions=tuple(
             VetoCondition(condition=c.condition, code=c.code, title=c.title,
-                          records=tuple(str(MessageToDict(
-                              r, preserving_proto_field_name=True,
-                              always_print_fields_with_no_presence=True)) for r in c.records))
+                          title_zh=condition_names(c.condition)[0],
+                          title_en=condition_names(c.condition)[1],
+                          records=tuple(veto_record(r) for r in c.records))
             for c in got.conditions))
 
     async def CreateEvaluation(self, r, context):  # type: ignore[no-untyped-def]
@@ -112,7 +126,8 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
             standing, unit = None, await self._unit(r.unit_id)
         evaluation = await self._run(handlers.create, unit=unit, scheme_id=r.scheme_id,
                                      scheme_version=r.scheme_version, request_id=r.request_id,
-                                     assisted_by=r.assisted_by, engagement=standing)
+                                     assisted_by=r.assisted_by, engagement=standing,
+                                     level=r.level)
         return await self._view(evaluation)
 
     async def GetEvaluation(self, r, context):  # type: ignore[no-untyped-def]
@@ -139,7 +154,8 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         values = {
             v.indicator_id: domain.parse_value(
                 v.indicator_id, amount=v.amount, unit=v.unit, option=v.option,
-                met=v.met if v.HasField("met") else None, yearly=list(v.yearly))
+                met=v.met if v.HasField("met") else None, yearly=list(v.yearly), basis=v.basis,
+                products=[{f: getattr(p, f) for f in domain.PRODUCT_FIELDS} for p in v.products])
             for v in r.values
         }
         evaluation = await self._run(handlers.set_values, evaluation_id=r.evaluation_id,
@@ -151,13 +167,13 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         link = await self._run(handlers.add_evidence, evaluation_id=r.evaluation_id,
                                indicator_id=r.indicator_id, filename=r.filename,
                                content_type=r.content_type, content=r.content)
-        return pb.Evidence(sha256=link.sha256, size=len(r.content), content_type=r.content_type,
-                           filename=link.filename, indicator_id=link.indicator_id)
+        return evidence_view(link, size=len(r.content), content_type=r.content_type)
 
     async def PreviewScore(self, r, context):  # type: ignore[no-untyped-def]
-        evaluation, result = await self._run(handlers.preview, evaluation_id=r.evaluation_id)
-        return await self._view(evaluation,
-                                json.dumps(scoring.result_dict(result), ensure_ascii=False))
+        current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
+        evaluation, scored = await self._run(handlers.preview, evaluation_id=r.evaluation_id,
+                                             veto=await self._veto(current.unit_id))
+        return await self._view(evaluation, json.dumps(scored, ensure_ascii=False))
 
     async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         current, standing = await self._writable(r.evaluation_id)
@@ -170,22 +186,24 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         return await self._view(evaluation)
 
     async def GetReport(self, r, context):  # type: ignore[no-untyped-def]
-        body, kind, digest = await self._run(handlers.report_of, evaluation_id=r.evaluation_id,
-                                             fmt=r.format or "json")
-        return pb.Report(content=body, content_type=kind, content_hash=digest)
+        body, kind, digest, signature = await self._run(
+            handlers.report_of, evaluation_id=r.evaluation_id, fmt=r.format or "json")
+        return pb.Report(content=body, content_type=kind, content_hash=digest,
+                         key_id=str(signature.get("key_id", "")),
+                         signature=str(signature.get("signature", "")))
+
+    async def VerifyReport(self, r, context):  # type: ignore[no-untyped-def]
+        found = await self._run(handlers.verify_report, content=r.content)
+        return pb.ReportVerification(**asdict(found))
+
+    async def ListReportKeys(self, r, context):  # type: ignore[no-untyped-def]
+        active, keys = await self._run(handlers.report_keys)
+        return pb.ReportKeys(active=active, keys=keys)
 
     async def Rescore(self, r, context):  # type: ignore[no-untyped-def]
-        rows = await self._run(handlers.rescore, scheme_id=r.scheme_id, to_version=r.to_version,
-                               unit_ids=list(r.unit_ids))
-        out = pb.RescoreResponse(scheme_id=r.scheme_id, to_version=r.to_version,
-                                 evaluations=len(rows),
-                                 now_below_mark=sum(row.now_below_mark for row in rows))
-        for row in rows:
-            out.rows.append(pb.RescoreRow(
-                **{k: v for k, v in asdict(row).items() if k != "changes"},
-                changes=[pb.IndicatorChange(**asdict(c)) for c in row.changes]))
-            for change in row.changes:
-                if change.fell:
-                    out.fell_by_indicator[change.indicator_id] = (
-                        out.fell_by_indicator.get(change.indicator_id, 0) + 1)
-        return out
+        """One row per evaluation as it is scored again (refusals come before the first row);
+        the gateway adds up the counters as the rows pass."""
+        async for row in self._stream(handlers.rescore, scheme_id=r.scheme_id,
+                                      to_version=r.to_version, unit_ids=list(r.unit_ids)):
+            yield pb.RescoreRow(**{k: v for k, v in asdict(row).items() if k != "changes"},
+                                changes=[pb.IndicatorChange(**asdict(c)) for c in row.changes])

@@ -3,8 +3,8 @@
 The servicer (api.py) asks the registry and the institutions service on the caller's behalf and
 turns their answers into these frozen values; a use case never sees a proto message or a dict
 of unknown shape. What is stored keeps the shape it always had: ``UnitFact.as_json`` is the
-``unit_json`` column byte for byte, ``VetoFact.as_report`` and ``InstitutionFact.as_report`` are
-what the report (and its content hash) states.
+``unit_json`` column byte for byte; ``InstitutionFact.as_report`` and the ``VetoFact`` (its
+records as ``VetoRecord``) are what the report (and its content hash) states.
 """
 
 from __future__ import annotations
@@ -73,16 +73,38 @@ class EngagementStanding:
     reports_accepted: bool
     institution: InstitutionFact
     party: tuple[str, ...] = ()
+    level: str = ""            # the level the engagement is for (municipal/provincial/national)
+
+
+@dataclass(frozen=True)
+class VetoRecord:
+    """A compliance record (合规记录) as a report states it: its kind by code and name, its
+    condition, when it occurred (and ended), its document reference (文号) and source. Not the
+    registry's record id, the unit's id, nor who recorded it when: they identify people and
+    rows, not the fact."""
+
+    kind: str
+    kind_zh: str
+    kind_en: str
+    condition: int
+    occurred_on: str
+    ended_on: str = ""
+    reference: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class VetoCondition:
-    """One SPEC §5 veto condition (否决条件) that applies, with the records that trigger it."""
+    """One SPEC §5 veto condition (否决条件) that applies, with the records that trigger it.
+    ``title`` is in the caller's language (as the registry said it), ``title_zh``/``title_en``
+    both, from the veto table."""
 
     condition: int
     code: str
     title: str
-    records: tuple[str, ...] = ()
+    records: tuple[VetoRecord, ...] = ()
+    title_zh: str = ""
+    title_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +115,7 @@ class VetoFact:
     on: str = ""
     conditions: tuple[VetoCondition, ...] = ()
 
-    def as_report(self) -> dict[str, Any]:
-        """What the report takes (its ``veto`` part is built from exactly this)."""
-        return {"vetoed": self.vetoed, "on": self.on,
-                "conditions": [asdict(c) for c in self.conditions]}
+    def records(self) -> tuple[VetoRecord, ...]:
+        """Every record of every condition that applies, oldest first."""
+        return tuple(sorted((r for c in self.conditions for r in c.records),
+                            key=lambda r: (r.occurred_on, r.kind, r.reference)))

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
-from services.kernel.db import new_id  # noqa: F401 - ids of this service's records
+from services.kernel.db import insert_new, new_id  # noqa: F401 - new_id: ids of this service's records
 
 metadata = SQLModel.metadata
 
 
 class Evaluation(SQLModel, table=True):
     __tablename__ = "evaluation"
-    __table_args__ = (UniqueConstraint("created_by", "request_id", name="uq_evaluation_request"),)
+    __table_args__ = (UniqueConstraint("created_by", "request_id", name="uq_evaluation_request"),
+                      Index("ix_evaluation_rescoring", "scheme_id", "status", "submitted_at", "id"))
     id: str = Field(primary_key=True, max_length=36)
     unit_id: str = Field(max_length=36, index=True)
     unit_uscc: str = Field(max_length=18, index=True)     # scope: an enterprise sees its own
@@ -29,6 +31,7 @@ class Evaluation(SQLModel, table=True):
     institution_uscc: str = Field(default="", max_length=18)   # the institution path: who evaluates
     engagement_id: str = Field(default="", max_length=36)    # unique when set (migration 0002)
     claimed_total: str = Field(default="", max_length=20)  # the institution's own score
+    level: str = Field(default="", max_length=20)          # applied for: sets the pass mark (0004)
     status: str = Field(default="draft", max_length=20)    # draft | submitted
     values_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     basic_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
@@ -56,11 +59,14 @@ class EvidenceBlob(SQLModel, table=True):
 
 
 class EvidenceLink(SQLModel, table=True):
+    """One upload: its own name and uploader; the bytes are the blob's, stored once. The same
+    bytes under the same name for the same indicator are the same upload (a retry)."""
+
     __tablename__ = "evidence_link"
     evaluation_id: str = Field(primary_key=True, max_length=36)
     indicator_id: str = Field(primary_key=True, max_length=80)
     sha256: str = Field(primary_key=True, max_length=64)
-    filename: str = Field(max_length=200)
+    filename: str = Field(primary_key=True, max_length=200)  # part of the key since 0004
     uploaded_by: str = Field(max_length=100)
     uploaded_at: datetime
 
@@ -91,10 +97,45 @@ def self_helpers(*, session: Session, unit_id: str) -> Sequence[str]:
                         .order_by(Evaluation.assisted_by)).all()
 
 
-def submitted_of(*, session: Session, scheme_id: str) -> Sequence[Evaluation]:
-    return session.exec(select(Evaluation).where(Evaluation.scheme_id == scheme_id,
-                                                 Evaluation.status == "submitted")
-                        .order_by(col(Evaluation.submitted_at))).all()
+class HeldRow(Protocol):
+    """What re-scoring reads of a submitted evaluation (a row of ``submitted_of``)."""
+
+    id: str
+    unit_id: str
+    scheme_version: int
+    values_json: str
+    basic_json: str
+    result_json: str
+    vetoed: bool
+    level: str
+
+
+def submitted_of(*, session: Session, scheme_id: str, location_prefix: str,
+                 batch: int) -> Iterator[HeldRow]:
+    """The submitted evaluations of a scheme located under ``location_prefix``, in submission
+    order, from one query read ``batch`` rows at a time (a server-side cursor on PostgreSQL):
+    memory holds a batch however many there are. Only the columns re-scoring needs (not the
+    report). The rows are read while ``session`` stays open."""
+    query = (select(Evaluation.id, Evaluation.unit_id, Evaluation.scheme_version,
+                    Evaluation.values_json, Evaluation.basic_json, Evaluation.result_json,
+                    Evaluation.vetoed, Evaluation.level)
+             .where(Evaluation.scheme_id == scheme_id, Evaluation.status == "submitted",
+                    col(Evaluation.unit_location).startswith(location_prefix, autoescape=True))
+             .order_by(col(Evaluation.submitted_at), col(Evaluation.id))
+             .execution_options(yield_per=batch))
+    return iter(session.exec(query))  # type: ignore[arg-type]
+
+
+def keep_upload(*, session: Session, blob: EvidenceBlob, link: EvidenceLink) -> EvidenceLink:
+    """The blob stored once and the upload kept once, whoever wins a race to either: a
+    concurrent upload of the same bytes (or a retry of the same upload) is no error. The upload
+    as it stands (the first one's uploader, on a retry)."""
+    insert_new(session, EvidenceBlob, **blob.model_dump())
+    insert_new(session, EvidenceLink, **link.model_dump())
+    key = (link.evaluation_id, link.indicator_id, link.sha256, link.filename)
+    kept = session.get(EvidenceLink, key, populate_existing=True)
+    assert kept is not None  # inserted now, or by whoever inserted it first
+    return kept
 
 
 def evidence(*, session: Session, evaluation_id: str) -> Sequence[tuple[EvidenceLink, EvidenceBlob]]:

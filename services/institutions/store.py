@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint, func, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
-from services.kernel.db import new_id  # noqa: F401 - ids of this service's records
+from services.kernel.db import insert_new, new_id  # noqa: F401 - new_id: ids of this service's records
 
 metadata = SQLModel.metadata
 
@@ -217,10 +216,7 @@ def engagements(*, session: Session, institution_uscc: str = "", unit_tenant: st
 def lock_counter(*, session: Session, legal_rep_key: str, year: int) -> CapCounter:
     """The (legal representative, year) counter, created if need be and locked until commit.
     The insert ignores a concurrent creator; the SELECT … FOR UPDATE then waits for it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.exec(insert(CapCounter).values(legal_rep_key=legal_rep_key, year=year, used=0)  # type: ignore[call-overload]
-                 .on_conflict_do_nothing())
+    insert_new(session, CapCounter, legal_rep_key=legal_rep_key, year=year, used=0)
     return session.exec(select(CapCounter).where(CapCounter.legal_rep_key == legal_rep_key,
                                                  CapCounter.year == year)
                         .with_for_update()).one()

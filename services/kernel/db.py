@@ -196,6 +196,17 @@ class Database:
             self._base.dispose()
 
 
+def insert_new(session: Session, model: type, **values: object) -> None:
+    """Insert a row unless one with its key is there already (committed or being committed by a
+    concurrent writer): ``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite alike, so two
+    writers of the same content-addressed or counted row never fail on the key."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.exec(insert(model).values(**values).on_conflict_do_nothing())  # type: ignore[call-overload]
+
+
 def mark_events(session: Session) -> None:
     """Tell the database that this transaction wrote events, so the relay wakes on commit."""
     session.info["gl_events"] = True

@@ -13,7 +13,8 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import grpc
@@ -49,6 +50,7 @@ TENANT = "x-gl-tenant"
 LANG = "accept-language"
 ERROR_CODE = "gl-error-code"
 ERROR_PARAMS = "gl-error-params-bin"
+ERROR_KIND = "gl-error-kind"  # the refusal's Kind: one gRPC status may stand for two (413, 429)
 MAX_MESSAGE = 16 * 1024 * 1024
 
 _lang: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default="zh")
@@ -67,22 +69,42 @@ def current_token() -> str:
     return _token.get()
 
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Guard = Callable[[Any, grpc.aio.ServicerContext], AbstractAsyncContextManager[None]]
 
 
-def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, Any, Any], Awaitable[Any]]):
-    if handler is None or handler.unary_unary is None:
+def _wrap(handler: grpc.RpcMethodHandler | None, guard: Guard) -> grpc.RpcMethodHandler | None:
+    """``handler`` run inside ``guard`` (an interceptor's checks and scope for one call): a unary
+    method's whole call, a server-streaming method's every message (a refusal before the first
+    message is a clean status; the scope holds while it streams). A client-streaming method
+    would pass unguarded, so there is none: it is refused here rather than served."""
+    if handler is None:
         return handler
-    inner = handler.unary_unary
+    if handler.unary_unary is not None:
+        unary = handler.unary_unary
 
-    async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return await around(inner, request, context)
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with guard(request, context):
+                return await unary(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(
-        behavior,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        stream = handler.unary_stream
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with guard(request, context):
+                async for message in stream(request, context):
+                    yield message
+
+        return grpc.unary_stream_rpc_method_handler(
+            streaming,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    raise TypeError("client-streaming gRPC methods are not guarded by the kernel's interceptors")
 
 
 def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
@@ -138,7 +160,8 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
         md = _metadata(details)
         lang = language(md.get(LANG))
 
-        async def around(inner: Behavior, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        @asynccontextmanager
+        async def guard(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
             _lang.set(lang)
             _token.set(md.get(TOKEN, ""))
             token_ctx = None
@@ -147,7 +170,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                     raise DomainError("auth.required", Kind.UNAUTHENTICATED)
                 token_ctx = set_identity(self._verify(md[TOKEN]))
                 refuse(text_refusal(request))
-                return await inner(request, context)
+                yield
             except DomainError as exc:
                 await _abort(context, exc, lang)
             except Exception:  # noqa: BLE001 - never leak internals; log them
@@ -158,7 +181,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                 if token_ctx is not None:
                     reset_identity(token_ctx)
 
-        return _wrap(handler, around)
+        return _wrap(handler, guard)
 
 
 def text_refusal(message: Message, prefix: str = "") -> Refusal | None:
@@ -204,7 +227,8 @@ class TenantInterceptor(grpc.aio.ServerInterceptor):
             return handler
         tenant = _metadata(details).get(TENANT, "")
 
-        async def around(inner: Behavior, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        @asynccontextmanager
+        async def guard(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
             from services.kernel.identity import current_identity
 
             if not is_tenant(tenant) or tenant not in self.tenants():
@@ -218,9 +242,9 @@ class TenantInterceptor(grpc.aio.ServerInterceptor):
                 log(logger, "cross-tenant call", crossing=crossing.name if crossing else "",
                     tenant=tenant, actor=ident.subject, method=details.method)
             with tenant_scope(tenant):
-                return await inner(request, context)
+                yield
 
-        return _wrap(handler, around)
+        return _wrap(handler, guard)
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: DomainError, lang: str) -> None:
@@ -228,7 +252,8 @@ async def _abort(context: grpc.aio.ServicerContext, exc: DomainError, lang: str)
     await context.abort(
         exc.kind.grpc_status,
         exc.message(lang),
-        trailing_metadata=((ERROR_CODE, exc.code), (ERROR_PARAMS, params)),
+        trailing_metadata=((ERROR_CODE, exc.code), (ERROR_PARAMS, params),
+                           (ERROR_KIND, exc.kind.name)),
     )
 
 
@@ -261,8 +286,10 @@ class RemoteError(DomainError):
         code = md.get(ERROR_CODE)
         if isinstance(code, str):
             raw = md.get(ERROR_PARAMS, b"{}")
-            return cls(code, kind_of_status(err.code()), err.details() or code,
-                       json.loads(raw or b"{}"))
+            named = md.get(ERROR_KIND)
+            kind = (Kind[named] if isinstance(named, str) and named in Kind.__members__
+                    and Kind[named].grpc_status == err.code() else kind_of_status(err.code()))
+            return cls(code, kind, err.details() or code, json.loads(raw or b"{}"))
         if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             return cls("unavailable", Kind.UNAVAILABLE, render("unavailable", lang, service=service),
                        {"service": service})
@@ -331,6 +358,27 @@ class ServiceClient:
                 log(logger, "service unavailable", logging.WARNING, service=self.service,
                     error=err.details())
             raise RemoteError.from_rpc(err, self.service, lang) from None
+
+    async def stream(
+        self, method: Any, request: Any, *, token: str, tenant: str, lang: str = "zh",
+        timeout: float | None = None,
+    ) -> AsyncIterator[Any]:
+        """A server-streaming call, message by message (``timeout`` bounds the whole stream); a
+        refusal, before the first message or later, is a ``RemoteError`` as for ``call``. Left
+        early (the consumer stops or is cancelled), the call is cancelled."""
+        metadata = ((TOKEN, token), (TENANT, tenant), (LANG, lang))
+        call = method(request, metadata=metadata,
+                      timeout=timeout or self.settings.rpc_timeout_seconds)
+        try:
+            async for message in call:
+                yield message
+        except grpc.aio.AioRpcError as err:
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                log(logger, "service unavailable", logging.WARNING, service=self.service,
+                    error=err.details())
+            raise RemoteError.from_rpc(err, self.service, lang) from None
+        finally:
+            call.cancel()
 
     async def close(self) -> None:
         await self.channel.close()

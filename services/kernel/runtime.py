@@ -3,7 +3,7 @@
 - ``Runtime``: name, settings, storage and the catalogue of events the process publishes; handed
   to every use case and every event handler.
 - ``Servicer``: the base of every gRPC servicer; ``_run`` and ``_read`` call a use case with the
-  verified caller and the tenant of the call.
+  verified caller and the tenant of the call, ``_stream`` one that answers a server stream.
 - ``create_once``: the idempotent create every service needs (a retry or a concurrent twin returns
   the first record).
 """
@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ from services.kernel.tenancy import current_tenant
 
 logger = logging.getLogger("greenladder.service")
 T = TypeVar("T")
+STREAM_BATCH = 100  # records a streaming use case hands over per thread hop (``Servicer._stream``)
 
 
 @dataclass
@@ -77,6 +80,29 @@ class Servicer:
         if self.rt.db.is_postgres:
             return await self._run(fn, **kwargs)
         return fn(self.rt, ident=current_identity(), tenant=current_tenant(), **kwargs)
+
+    async def _stream(self, fn: Callable[..., Iterator[T]], *, batch: int = STREAM_BATCH,
+                      **kwargs: Any) -> AsyncIterator[T]:
+        """A use case answering many records, for a server-streaming method. ``fn`` checks the
+        call and returns an iterator, so its refusals reach the caller as a clean status before
+        any record; the records are then pulled ``batch`` at a time in a worker thread (the
+        database work stays off the event loop) and yielded one by one, so memory holds one batch
+        however many there are. A stream left early closes the iterator (and with it the use
+        case's session), unless a worker thread is still pulling: it is closed when collected."""
+        records = await self._run(fn, **kwargs)
+        try:
+            while chunk := await asyncio.to_thread(_take, records, batch):
+                for record in chunk:
+                    yield record
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                with contextlib.suppress(ValueError):  # "generator already executing"
+                    close()
+
+
+def _take(records: Iterator[T], n: int) -> list[T]:
+    return list(itertools.islice(records, n))
 
 
 def create_once(db: Database, tenant: str, *, find: Callable[[Session], T | None],

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.evaluation.report import verify_hash
 from services.evaluation.scoring import Quantity
-from tests.helpers import login
-from tests.helpers import factory
+from tests.helpers import factory, login
 from tests.unit.test_scoring import GBT2025_VALUES
 
 pytestmark = pytest.mark.stack
@@ -36,7 +36,8 @@ def own_factory(as_user):  # type: ignore[no-untyped-def]
 
 
 def _start(api, unit_id: str) -> dict:  # type: ignore[no-untyped-def]
-    r = api.post(f"{T}/evaluations", json={"unit_id": unit_id, "scheme_id": "gbt36132-2025"})
+    r = api.post(f"{T}/evaluations", json={"unit_id": unit_id, "scheme_id": "gbt36132-2025",
+                                           "scheme_version": 1})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -44,7 +45,11 @@ def _start(api, unit_id: str) -> dict:  # type: ignore[no-untyped-def]
 def test_a_self_evaluation_from_values_to_report(as_user, own_factory):  # type: ignore[no-untyped-def]
     ent = as_user("factory")
     schemes = ent.get(f"{T}/schemes").json()
-    assert {("gbt36132-2025", 1), ("gbt36132-2018", 1)} <= {(s["id"], s["version"]) for s in schemes}
+    assert {("gbt36132-2025", 1), ("gbt36132-2025", 2), ("gbt36132-2018", 1)} <= {
+        (s["id"], s["version"]) for s in schemes}
+    # every shipped version has provisional figures, and its definition names their sources
+    assert all(s["provisional"] is True for s in schemes)
+    assert all(s["definition"]["sources"] for s in schemes)
     evaluation = _start(ent, own_factory["id"])
     assert (evaluation["status"], evaluation["scheme_version"]) == ("draft", 1)
     path = f"{T}/evaluations/{evaluation['id']}"
@@ -124,17 +129,20 @@ def test_bad_values_and_files_are_refused_clearly(as_user, own_factory):  # type
 
 
 def test_a_new_scheme_version_rescores_what_is_held(own_stack, tmp_path):  # type: ignore[no-untyped-def]
-    """An operator adds version 2 (a stricter pass mark) as a file; the province sees who would
-    now fall below the mark, from the data held, without changing anything."""
-    shipped = Path("services/evaluation/data/schemes/gbt36132-2025.yaml").read_text("utf-8")
-    v2 = shipped.replace("\nversion: 1\n", "\nversion: 2\n", 1).replace(
-        "  default: 60 ", "  default: 75 ", 1)
-    folder = tmp_path / "schemes"
-    folder.mkdir()
-    (folder / "gbt36132-2025-v2.yaml").write_text(v2, "utf-8")
-    own_stack.env["GL_SCHEMES_DIR"] = str(folder)
+    """An operator adds a new version (a stricter pass mark) as a file; the province sees who would
+    now fall below the mark, from the data held, without changing anything. The answer streams
+    (issue 9 §4) in the same JSON shape; a refusal is still a proper error answer."""
+    folder = Path("services/evaluation/data/schemes")
+    new = 1 + max(yaml.safe_load(f.read_text("utf-8"))["version"] for f in folder.glob("*.yaml")
+                  if yaml.safe_load(f.read_text("utf-8")).get("id") == "gbt36132-2025")
+    stricter = (folder / "gbt36132-2025.yaml").read_text("utf-8").replace(
+        "\nversion: 1\n", f"\nversion: {new}\n", 1).replace("  default: 60 ", "  default: 75 ", 1)
+    operator = tmp_path / "schemes"
+    operator.mkdir()
+    (operator / "gbt36132-2025-stricter.yaml").write_text(stricter, "utf-8")
+    own_stack.env["GL_SCHEMES_DIR"] = str(operator)
     stack = own_stack.start()
-    ent, js = login(stack, "factory"), login(stack, "jiangsu")
+    ent, js = login(stack, "factory"), login(stack, "jiangsu", lang="en")
     unit = ent.post(f"{T}/units", json=factory(uscc="91320100MA1N2P3Q43")).json()["unit"]
     evaluation = ent.post(f"{T}/evaluations", json={
         "unit_id": unit["id"], "scheme_id": "gbt36132-2025", "scheme_version": 1}).json()
@@ -143,15 +151,77 @@ def test_a_new_scheme_version_rescores_what_is_held(own_stack, tmp_path):  # typ
         "lawful_operation": True, "no_major_accident": True, "management_body": True,
         "plan_and_targets": True}})
     assert ent.post(f"{path}/submit", json={"pledge": True}).json()["passed"]
-    r = js.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": 2})
+    r = js.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": new})
     assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
     result = r.json()
-    assert (result["evaluations"], result["now_below_mark"]) == (1, 1)
-    row = result["rows"][0]
-    assert (row["old_total"], row["new_total"], row["old_passed"], row["new_passed"]) == (
-        "71.22", "71.22", True, False)
+    assert set(result) == {"scheme_id", "to_version", "evaluations", "now_below_mark", "rows",
+                           "fell_by_indicator"}
+    assert (result["scheme_id"], result["to_version"]) == ("gbt36132-2025", new)
+    assert (result["evaluations"], result["now_below_mark"], result["fell_by_indicator"]) == (
+        1, 1, {})
+    (row,) = result["rows"]
+    assert (row["evaluation_id"], row["from_version"], row["old_total"], row["new_total"],
+            row["old_passed"], row["new_passed"], row["now_below_mark"]) == (
+        evaluation["id"], 1, "71.22", "71.22", True, False, True)
     assert ent.get(path).json()["scheme_version"] == 1  # the evaluation stays pinned
-    assert ent.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": 2}).status_code == 403
+    # Refusals come before any row: a proper error answer, never a broken stream.
+    refused = ent.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": new})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "auth.forbidden_role"
+    unknown = js.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": new + 1})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "scheme.unknown"
+    assert unknown.json()["error"]["message"]
+    out_of_range = js.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": 10**6})
+    assert out_of_range.status_code == 422
+    assert out_of_range.json()["error"]["code"] == "request.invalid"
     zj = login(stack, "zhejiang")
+    other = zj.post(f"{T}/schemes/gbt36132-2025/rescore", json={"to_version": new})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "auth.wrong_tenant"
     assert zj.post("/api/v1/tenants/330000/schemes/gbt36132-2025/rescore",
-                   json={"to_version": 2}).json()["evaluations"] == 0
+                   json={"to_version": new}).json() == {
+        "scheme_id": "gbt36132-2025", "to_version": new, "rows": [], "evaluations": 0,
+        "now_below_mark": 0, "fell_by_indicator": {}}
+
+
+MiB = 2**20
+
+
+def test_evidence_up_to_its_limit_passes_end_to_end(as_user, own_factory):  # type: ignore[no-untyped-def]
+    """Issue 9 §3: the evaluation allows 10 MiB per file but the gateway cut every body at 5 MiB.
+    Now one figure, applied per route; every upload keeps its own name and uploader."""
+    ent = as_user("factory", "en")
+    evaluation = ent.post(f"{T}/evaluations", json={
+        "unit_id": own_factory["id"], "scheme_id": "gbt36132-2025", "scheme_version": 1}).json()
+    path = f"{T}/evaluations/{evaluation['id']}"
+
+    def upload(size: int, name: str = "能耗统计.pdf"):  # type: ignore[no-untyped-def]
+        return ent.post(f"{path}/evidence", data={"indicator_id": "energy_per_output"},
+                        files={"file": (name, PDF + b"0" * (size - len(PDF)), "application/pdf")})
+
+    for size in (6 * MiB, 10 * MiB):
+        r = upload(size, f"{size}.pdf")
+        assert r.status_code == 201, r.text[:300]
+        assert (r.json()["size"], r.json()["filename"]) == (str(size), f"{size}.pdf")
+    over = upload(11 * MiB)
+    assert over.status_code == 413
+    assert over.json()["error"]["code"] == "request.evidence_too_large"
+    assert over.json()["error"]["params"] == {"max": 10 * MiB}
+    assert "10 MiB" in over.json()["error"]["message"]
+    just_over = upload(10 * MiB + 1)  # inside the framing allowance: the service's own rule
+    assert just_over.status_code == 413
+    assert just_over.json()["error"]["code"] == "evidence.too_large"
+    # every other route keeps the general limit (5 MiB)
+    big = ent.patch(f"{path}/values", json={"values": [
+        {"indicator_id": "energy_per_output", "amount": "1", "unit": "x" * (6 * MiB)}]})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "request.too_large"
+    # the same bytes under a second name: its own upload, uploader and time
+    first = upload(len(PDF), "a.pdf").json()
+    second = upload(len(PDF), "b.pdf").json()
+    assert (first["filename"], second["filename"]) == ("a.pdf", "b.pdf")
+    assert first["sha256"] == second["sha256"] and first["uploaded_by"] and first["uploaded_at"]
+    assert upload(len(PDF), "a.pdf").json() == first  # a retry: the same upload
+    listed = ent.get(path).json()["evidence"]
+    assert sorted(e["filename"] for e in listed) == ["10485760.pdf", "6291456.pdf", "a.pdf",
+                                                     "b.pdf"]
+    assert all(e["uploaded_by"] == first["uploaded_by"] for e in listed)

@@ -96,10 +96,11 @@ def test_the_institution_path_in_two_provinces(stack, as_user, demo_institution,
     assert "legal_rep_key" not in engagement["unit"]
     # The institution evaluates the unit under its engagement; the enterprise may only read.
     r = inst.post(f"{JS}/evaluations", json={"engagement_id": engagement["id"],
-                                             "scheme_id": "gbt36132-2025"})
+                                             "scheme_id": "gbt36132-2025", "scheme_version": 1})
     assert r.status_code == 201, r.text
     evaluation = r.json()
     assert (evaluation["path"], evaluation["institution_uscc"]) == ("institution", DEMO)
+    assert evaluation["level"] == "national"   # the engagement's level (its pass mark)
     path = f"{JS}/evaluations/{evaluation['id']}"
     assert inst.patch(f"{path}/values", json={"values": _values(), "basic": BASIC}).status_code == 200
     denied = ent.patch(f"{path}/values", json={"values": [], "basic": {}})
@@ -175,7 +176,7 @@ def test_independence_is_checked_at_every_step(as_user, demo_institution):  # ty
     checks independence again, and a sibling institution (the same legal representative) is one
     party with the one that helped."""
     ent, inst, ministry = as_user("factory"), as_user("institution"), as_user("ministry")
-    scheme = {"scheme_id": "gbt36132-2025"}
+    scheme = {"scheme_id": "gbt36132-2025", "scheme_version": 1}
     # Engaged first, then the self-evaluation written with the institution's help: it may not
     # start its evaluation.
     unit = own_unit(ent, JS, "91320100MA1N2P3Q43", "320102", legal_rep=910)

@@ -83,7 +83,7 @@ def test_evaluation_answers_match_the_document(as_user, check) -> None:  # type:
     schemes = check(ent, "GET", f"{T}/schemes")
     assert all(isinstance(s["definition"], dict) for s in schemes)
     evaluation = check(ent, "POST", f"{T}/evaluations", 201, json={
-        "unit_id": unit["id"], "scheme_id": "gbt36132-2025"})
+        "unit_id": unit["id"], "scheme_id": "gbt36132-2025", "scheme_version": 1})
     e = {"evaluation_id": evaluation["id"]}
     check(ent, "PATCH", f"{T}/evaluations/{{evaluation_id}}/values", path=e,
           json={"basic": {"lawful_operation": True}})

@@ -14,6 +14,7 @@ from services.evaluation.facts import (
     UnitFact,
     VetoCondition,
     VetoFact,
+    VetoRecord,
 )
 from services.evaluation.scoring import Quantity
 from services.evaluation.store import Evaluation
@@ -40,8 +41,19 @@ ENGAGED = EngagementStanding(id="en-1", institution_uscc=INSTITUTION.uscc, unit_
                              unit=UNIT, reports_accepted=True, institution=INSTITUTION)
 NOT_ACCEPTED = EngagementStanding(**{**ENGAGED.__dict__, "reports_accepted": False})
 CLEAR = VetoFact(vetoed=False, on="2025-10-11")
+DEBTOR = VetoRecord(kind="dishonest_debtor", kind_zh="失信被执行人", kind_en="dishonest judgment debtor",
+                    condition=6, occurred_on="2025-03-02", reference="（2025）苏01执123号",
+                    source="信用中国")
 VETOED = VetoFact(vetoed=True, on="2025-10-11", conditions=(
-    VetoCondition(condition=6, code="dishonest_debtor", title="失信被执行人", records=("rec-1",)),))
+    VetoCondition(condition=6, code="dishonest_debtor", title="失信被执行人", records=(DEBTOR,),
+                  title_zh="被列为失信被执行人", title_en="Listed as a dishonest judgment debtor"),))
+ACCIDENT = VetoRecord(kind="safety_accident", kind_zh="安全事故", kind_en="safety accident",
+                      condition=2, occurred_on="2024-05-06", reference="宁应急罚〔2024〕12号",
+                      source="南京市应急管理局")
+ACCIDENT_VETO = VetoFact(vetoed=True, on="2025-10-11", conditions=(
+    VetoCondition(condition=2, code="accident_or_violation", title="发生安全等事故",
+                  records=(ACCIDENT,), title_zh="发生安全、质量、环境污染等事故或违法违规行为",
+                  title_en="Accident or violation"),))
 VALUES = {k: ({"amount": str(v.amount), "unit": v.unit} if isinstance(v, Quantity)
               else {"option": v}) for k, v in GBT2025_VALUES.items()}
 MET = {"lawful_operation": True, "no_major_accident": True, "management_body": True,

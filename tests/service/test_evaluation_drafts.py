@@ -14,6 +14,7 @@ from services.kernel.identity import Identity
 from tests.helpers import uscc
 from tests.service.conftest import UseCases
 from tests.service.evaluation_world import (
+    CLEAR,
     T,
     UNIT,
     INSTITUTION,
@@ -153,14 +154,15 @@ def test_a_value_the_pinned_scheme_cannot_take_is_refused_and_nothing_is_kept(
 def test_the_preview_explains_the_score_and_stores_nothing(evaluation: UseCases) -> None:
     draft = start(evaluation)
     fill(evaluation, draft.id)
-    held, result = evaluation(handlers.preview, as_=JIANGSU, tenant=T, evaluation_id=draft.id)
-    assert (str(result.total), result.passed) == ("71.22", True)
-    line = result.indicator("energy_per_output")
-    assert (str(line.points), str(line.baseline), str(line.leading)) == ("6.88", "0.25", "0.08")
+    held, result = evaluation(handlers.preview, as_=JIANGSU, tenant=T, evaluation_id=draft.id,
+                              veto=CLEAR)
+    assert (result["total"], result["passed"], result["contradictions"]) == ("71.22", True, [])
+    (line,) = [i for i in result["indicators"] if i["id"] == "energy_per_output"]
+    assert (line["points"], line["baseline"], line["leading"]) == ("6.88", "0.25", "0.08")
     assert (held.status, held.result_json, held.total) == ("draft", "", "")
     _, vetoed = evaluation(handlers.preview, as_=OWNER, tenant=T, evaluation_id=fill(
-        evaluation, draft.id, basic={**MET, "no_major_accident": False}).id)
-    assert vetoed.vetoed_by == ("no_major_accident",) and not vetoed.passed
+        evaluation, draft.id, basic={**MET, "no_major_accident": False}).id, veto=CLEAR)
+    assert vetoed["vetoed_by"] == ["no_major_accident"] and not vetoed["passed"]
 
 
 # --- who may see and change -----------------------------------------------------------------------

@@ -4,35 +4,52 @@ officials seeing who would now fall below the mark, within their jurisdiction, c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.evaluation import handlers, schemes
+from services.evaluation.handlers import rescoring
 from services.evaluation.store import Evaluation
+from services.kernel import clock
+from services.kernel.errors import DomainError
 from tests.service.conftest import UseCases
 from tests.service.evaluation_world import (
     JIANGSU,
     NANJING,
     OWNER,
     SUZHOU,
-    T,
     VETOED,
+    T,
     code_of,
     fill,
     start,
     submit,
 )
+from tests.unit.conftest import T0
+
+
+def next_version() -> int:
+    """The number an operator's new version of GB/T 36132-2025 takes: after every shipped one."""
+    shipped = [yaml.safe_load(f.read_text("utf-8")) for f in schemes.SCHEMES.glob("*.yaml")]
+    return 1 + max(d["version"] for d in shipped if d.get("id") == "gbt36132-2025")
+
+
+NEW = next_version()
 
 
 @pytest.fixture(autouse=True)
-def version_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """GB/T 36132-2025 version 2, with a pass mark of 75, arrives as an operator's file."""
+def stricter_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A new version of GB/T 36132-2025 (version 1's figures with a pass mark of 75) arrives as an
+    operator's file."""
     shipped = (schemes.SCHEMES / "gbt36132-2025.yaml").read_text("utf-8")
     folder = tmp_path / "schemes"
     folder.mkdir()
-    (folder / "v2.yaml").write_text(shipped.replace("\nversion: 1\n", "\nversion: 2\n", 1)
-                                    .replace("  default: 60 ", "  default: 75 ", 1), "utf-8")
+    (folder / "stricter.yaml").write_text(
+        shipped.replace("\nversion: 1\n", f"\nversion: {NEW}\n", 1)
+        .replace("  default: 60 ", "  default: 75 ", 1), "utf-8")
     monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
     schemes._shipped.cache_clear()
     yield
@@ -49,7 +66,7 @@ def test_a_stricter_version_shows_who_falls_below_the_mark(evaluation: UseCases)
     held = submitted(evaluation)
     evaluation.recorded(T)
     (row,) = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
-                        to_version=2, unit_ids=[])
+                        to_version=NEW, unit_ids=[])
     assert (row.evaluation_id, row.from_version, row.old_total, row.new_total) == (
         held.id, 1, "71.22", "71.22")
     assert (row.old_passed, row.new_passed, row.now_below_mark) == (True, False, True)
@@ -62,7 +79,7 @@ def test_a_stricter_version_shows_who_falls_below_the_mark(evaluation: UseCases)
 def test_a_vetoed_evaluation_was_not_passed_and_does_not_fall(evaluation: UseCases) -> None:
     submitted(evaluation, veto=VETOED)
     (row,) = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
-                        to_version=2, unit_ids=[])
+                        to_version=NEW, unit_ids=[])
     assert (row.old_passed, row.new_passed, row.now_below_mark) == (False, False, False)
 
 
@@ -72,12 +89,81 @@ def test_rescoring_is_for_officials_within_their_jurisdiction(evaluation: UseCas
 
     def rows(who, unit_ids=()):  # type: ignore[no-untyped-def]
         return [r.evaluation_id for r in evaluation(
-            handlers.rescore, as_=who, tenant=T, scheme_id="gbt36132-2025", to_version=2,
+            handlers.rescore, as_=who, tenant=T, scheme_id="gbt36132-2025", to_version=NEW,
             unit_ids=list(unit_ids))]
 
     assert rows(NANJING) == [held.id] and rows(SUZHOU) == []
     assert rows(JIANGSU, [held.unit_id]) == [held.id] and rows(JIANGSU, ["another"]) == []
     assert code_of(evaluation, handlers.rescore, as_=OWNER, tenant=T, scheme_id="gbt36132-2025",
-                   to_version=2, unit_ids=[]) == "auth.forbidden_role"
+                   to_version=NEW, unit_ids=[]) == "auth.forbidden_role"
     assert code_of(evaluation, handlers.rescore, as_=JIANGSU, tenant=T,
-                   scheme_id="gbt36132-2025", to_version=3, unit_ids=[]) == "scheme.unknown"
+                   scheme_id="gbt36132-2025", to_version=NEW + 1, unit_ids=[]) == "scheme.unknown"
+
+
+def test_rows_stream_from_reads_in_batches_in_submission_order(
+        evaluation: UseCases, frozen_clock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 §4: every row was built in memory before the first was answered. Now the handler
+    returns an iterator: each row is scored as it is asked for, from a read of ``BATCH``
+    evaluations at a time; with more evaluations than a batch, every one comes out once, in
+    submission order."""
+    monkeypatch.setattr(rescoring, "BATCH", 2)
+    held = []
+    for i in range(5):
+        clock.set_clock(frozen_clock, at=T0 + timedelta(minutes=10 - i))  # ids don't sort by time
+        held.append(submitted(evaluation, request_id=f"r{i}"))
+    by_time = [e.id for e in sorted(held, key=lambda e: e.submitted_at)]
+    assert by_time == [e.id for e in reversed(held)]
+    scored: list[str] = []
+    real = rescoring.domain.rescore
+
+    def counted(new, h):  # type: ignore[no-untyped-def]
+        scored.append(h.evaluation_id)
+        return real(new, h)
+
+    monkeypatch.setattr(rescoring.domain, "rescore", counted)
+    rows = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
+                      to_version=NEW, unit_ids=[])
+    assert scored == []                          # nothing read or scored before it is asked for
+    first = next(rows)
+    assert scored == [first.evaluation_id] == by_time[:1]
+    assert [first.evaluation_id, *(r.evaluation_id for r in rows)] == by_time
+    assert scored == by_time                     # each scored once
+
+
+def test_a_refused_rescore_is_refused_before_any_row(evaluation: UseCases) -> None:
+    """The refusals are decided when the call is made, not when the first row is asked for: the
+    servicer turns them into a clean status before the stream starts."""
+    submitted(evaluation)
+    for who, version, code in ((OWNER, NEW, "auth.forbidden_role"),
+                               (JIANGSU, 0, "number.out_of_range"),
+                               (JIANGSU, NEW + 1, "scheme.unknown")):
+        with pytest.raises(DomainError) as caught:
+            evaluation(handlers.rescore, as_=who, tenant=T, scheme_id="gbt36132-2025",
+                       to_version=version, unit_ids=[])   # raised by the call itself
+        assert caught.value.code == code
+
+
+def test_an_evaluation_is_rescored_against_the_mark_of_its_level(
+        evaluation: UseCases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A municipal evaluation (71.22) under a version whose default mark is 75 but whose
+    municipal mark is 70 still passes: the level it was for is the level it is judged at."""
+    shipped = (schemes.SCHEMES / "gbt36132-2025.yaml").read_text("utf-8")
+    folder = tmp_path / "levelled"
+    folder.mkdir()
+    (folder / "levelled.yaml").write_text(
+        shipped.replace("\nversion: 1\n", f"\nversion: {NEW}\n", 1)
+        .replace("  default: 60 ", "  default: 75\n  municipal: 70 ", 1), "utf-8")
+    monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
+    schemes._shipped.cache_clear()
+    draft = start(evaluation, level="municipal")
+    fill(evaluation, draft.id)
+    held = submit(evaluation, draft.id)
+    (row,) = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
+                        to_version=NEW, unit_ids=[])
+    assert (row.evaluation_id, row.new_total, row.old_passed, row.new_passed) == (
+        held.id, "71.22", True, True)
+    provincial = submitted(evaluation, request_id="r-default")   # no level: the default mark
+    rows = {r.evaluation_id: r for r in evaluation(
+        handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025", to_version=NEW,
+        unit_ids=[])}
+    assert rows[provincial.id].new_passed is False and rows[held.id].new_passed is True

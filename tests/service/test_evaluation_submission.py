@@ -39,7 +39,10 @@ BY_INSTITUTION = {"preparer": "张三", "reviewer": "李四", "claimed_total": "
 
 
 def report(uc: UseCases, evaluation_id: str, fmt: str = "json") -> tuple[bytes, str, str]:
-    return uc(handlers.report_of, as_=JIANGSU, tenant=T, evaluation_id=evaluation_id, fmt=fmt)
+    """The report's bytes, content type and content hash (its signature block left out)."""
+    body, kind, digest, _ = uc(handlers.report_of, as_=JIANGSU, tenant=T,
+                               evaluation_id=evaluation_id, fmt=fmt)
+    return body, kind, digest
 
 
 def test_a_self_evaluation_is_frozen_scored_reported_and_announced(evaluation: UseCases) -> None:
@@ -58,7 +61,9 @@ def test_a_self_evaluation_is_frozen_scored_reported_and_announced(evaluation: U
     assert (scored.body.total, scored.body.passed, scored.body.vetoed, scored.body.scheme_version,
             scored.body.claimed_total, scored.body.deviation) == ("71.22", True, False, 1, "", "")
     content = json.loads(done.report_json)
-    assert content["unit"] == {k: getattr(UNIT, k) for k in UNIT.REPORTED}
+    assert content["unit"] == {**{k: getattr(UNIT, k) for k in UNIT.REPORTED},
+                               "location_name": "江苏省南京市江宁区",
+                               "industry_name": "计算机、通信和其他电子设备制造业"}
     assert content["path"] == "self" and content["institution"] is None
     line = next(i for i in content["indicators"] if i["id"] == "energy_per_output")
     assert line["evidence"] == [{"sha256": link.sha256, "filename": "能耗统计.pdf"}]
@@ -87,8 +92,13 @@ def test_a_registry_veto_fails_the_evaluation_whatever_its_score(evaluation: Use
     content = json.loads(report(evaluation, draft.id)[0])
     assert content["conclusion"] == "vetoed" and content["passed"] is True  # the score alone
     assert content["veto"] == {"vetoed": True, "on": "2025-10-11", "conditions": [
-        {"condition": 6, "code": "dishonest_debtor", "title": "失信被执行人",
-         "records": ["rec-1"]}]}
+        {"condition": 6, "code": "dishonest_debtor", "title_zh": "被列为失信被执行人",
+         "title_en": "Listed as a dishonest judgment debtor",
+         "records": [{"kind": "dishonest_debtor", "kind_zh": "失信被执行人",
+                      "kind_en": "dishonest judgment debtor", "condition": 6,
+                      "occurred_on": "2025-03-02", "ended_on": "", "reference": "（2025）苏01执123号",
+                      "source": "信用中国"}]}]}
+    assert content["contradictions"] == []  # no declaration says otherwise
 
 
 def test_a_basic_requirement_not_met_vetoes_without_the_registry(evaluation: UseCases) -> None:

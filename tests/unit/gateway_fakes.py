@@ -87,8 +87,42 @@ class FakeChannel:
 
         return call
 
+    def unary_stream(self, path: str, request_serializer: Any = None,
+                     response_deserializer: Any = None, **_: Any) -> Any:
+        """A server-streaming method: one sample message (``full``) or none, or the refusal
+        before the first message."""
+        unary = self.unary_unary(path, request_serializer, response_deserializer)
+        full = lambda: self.full  # read when called, as the unary answer is
+
+        class Stream(grpc.aio.UnaryStreamMultiCallable):
+            def __call__(self, request: Any, *, metadata: Any = None,  # type: ignore[override]
+                         timeout: float | None = None, **_: Any) -> Any:
+                return FakeStreamCall(unary(request, metadata=metadata, timeout=timeout),
+                                      rows=1 if full() else 0)
+
+        return Stream()
+
     async def close(self) -> None:
         pass
+
+
+class FakeStreamCall:
+    """What a server-streaming call returns: its messages by ``async for``; ``cancel``."""
+
+    def __init__(self, answer: Any, rows: int) -> None:
+        self.answer, self.rows, self.cancelled = answer, rows, False
+
+    def __aiter__(self) -> Any:
+        return self._messages()
+
+    async def _messages(self) -> Any:
+        message = await self.answer  # a refusal raises here, before any message
+        for _ in range(self.rows):
+            yield message
+
+    def cancel(self) -> bool:
+        self.cancelled = True
+        return True
 
 
 def sample(desc: Descriptor, *, full: bool) -> Message:

@@ -3,6 +3,7 @@ state (services/evaluation/facts.py): one test per rule."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from services.evaluation.facts import (
     UnitFact,
     VetoCondition,
     VetoFact,
+    VetoRecord,
 )
 from services.evaluation.schemes import get_scheme
 from services.kernel.errors import DomainError, Kind, Refusal
@@ -23,7 +25,7 @@ from services.kernel.identity import Grant
 from tests.helpers import uscc
 from tests.unit.test_scoring import GBT2025_VALUES
 
-SCHEME = get_scheme("gbt36132-2025")
+SCHEME = get_scheme("gbt36132-2025", 1)
 MET = {r.id: True for r in SCHEME.basic_requirements}
 UNIT = UnitFact(id="u-1", uscc="91320100MA1N2P3Q43", site="", name="南京示例厂", kind="factory",
                 location="320115", city="320100", industry="3971")
@@ -61,10 +63,18 @@ def test_unit_fact_is_stored_as_the_unit_json_always_was() -> None:
 
 
 def test_veto_and_institution_facts_are_what_the_report_takes() -> None:
+    later = VetoRecord(kind="dishonest_debtor", kind_zh="失信被执行人", kind_en="debtor",
+                       condition=6, occurred_on="2025-03-02")
+    earlier = VetoRecord(kind="safety_accident", kind_zh="安全事故", kind_en="safety accident",
+                         condition=2, occurred_on="2024-05-06", reference="文号")
     veto = VetoFact(vetoed=True, on="2025-10-11", conditions=(
-        VetoCondition(condition=6, code="dishonest_debtor", title="失信被执行人", records=("r1",)),))
-    assert veto.as_report() == {"vetoed": True, "on": "2025-10-11", "conditions": [
-        {"condition": 6, "code": "dishonest_debtor", "title": "失信被执行人", "records": ("r1",)}]}
+        VetoCondition(condition=2, code="accident_or_violation", title="事故", records=(earlier,)),
+        VetoCondition(condition=6, code="dishonest_debtor", title="失信被执行人",
+                      records=(later,))))
+    assert veto.records() == (earlier, later)
+    assert "id" not in {f.name for f in dataclasses.fields(VetoRecord)}
+    assert not {"unit_id", "recorded_by", "recorded_at"} & {
+        f.name for f in dataclasses.fields(VetoRecord)}
     assert INSTITUTION.as_report() == {"uscc": INSTITUTION.uscc, "name": "某认证中心",
                                        "address": "", "legal_representative": ""}
 

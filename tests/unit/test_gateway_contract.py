@@ -101,6 +101,9 @@ ROUTES: list[Case] = [
     ("POST", f"{T}/engagements/{{engagement_id}}/cancel", {"json": {}}, "CancelEngagement"),
     ("GET", "/api/v1/public/institutions", {"params": {"province": "320000"}}, "Directory"),
     ("GET", "/api/v1/public/institutions/{uscc}/track-record", {}, "TrackRecord"),
+    ("GET", "/api/v1/public/report-keys", {}, "ListReportKeys"),
+    ("POST", "/api/v1/public/reports/verify",
+     {"files": {"file": ("report.pdf", b"%PDF-1.7", "application/pdf")}}, "VerifyReport"),
 ]
 # Exercised by the tests below rather than by the table.
 REPORT = ("GET", f"{T}/evaluations/{{evaluation_id}}/report")
@@ -116,7 +119,7 @@ ACCOUNTS = {
 OTHERS = {
     ("GET", "/api/v1/public/tenants"), ("GET", "/api/v1/public/tenants/{tenant}/cities"),
     ("GET", "/api/v1/public/keys"), ("GET", "/api/v1/national/views/units"),
-    ("GET", f"{T}/views/units"),
+    ("GET", f"{T}/views/units"), ("GET", "/api/v1/public/compliance-kinds"),
 }
 PARAMS = {"tenant": "320000", "unit_id": "u-1", "plan_id": "p-1", "record_id": "r-1",
           "service": "registry", "evaluation_id": "e-1", "scheme_id": "s", "uscc": "x",
@@ -219,6 +222,8 @@ def test_the_report_is_passed_through_with_its_hash(gw: Gateway, province: dict[
                     params={"format": "pdf"})
     assert r.status_code == 200 and r.content == b"\x00bytes"
     assert r.headers["x-content-hash"] == "content_hash-1"
+    assert (r.headers["x-report-key-id"], r.headers["x-report-signature"]) == (
+        "key_id-1", "signature-1")
 
 
 def test_refusals_have_the_documented_error_shape(gw: Gateway, spec: dict[str, Any],
@@ -306,6 +311,10 @@ def test_public_data_and_views_answer_as_documented(gw: Gateway, spec: dict[str,
     assert len(check("/api/v1/public/tenants", "/api/v1/public/tenants")) == 38
     check("/api/v1/public/tenants/{tenant}/cities", "/api/v1/public/tenants/320000/cities")
     assert check("/api/v1/public/keys", "/api/v1/public/keys")["issuer"] == "gateway"
+    kinds = {k["kind"]: k for k in check("/api/v1/public/compliance-kinds",
+                                          "/api/v1/public/compliance-kinds")}
+    assert kinds["environmental_accident"]["condition"] == 2
+    assert kinds["production_stopped"]["min_months"] == 12
     ministry = gw.headers("ministry")
     for by in ("tenant", "kind", "city", "industry"):
         rows = check("/api/v1/national/views/units", "/api/v1/national/views/units",

@@ -1,4 +1,4 @@
-"""Evaluation schemes as data (SPEC §4, services/evaluation/schemes.py and data/schemes/)."""
+"""Evaluation schemes as data (SPEC §4, services/evaluation/schemes/ and data/schemes/)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from services.evaluation import schemes as schemes_module
 from services.evaluation.schemes import (
     SCHEMES,
     Check,
@@ -18,6 +17,7 @@ from services.evaluation.schemes import (
     get_scheme,
     load_scheme,
     load_schemes,
+    loading,
     schemes,
 )
 from services.kernel.errors import DomainError, Kind
@@ -30,8 +30,12 @@ title_zh: 测试方案
 title_en: Test scheme
 category: factory
 effective_from: 2025-01-01
+sources:
+  official: {provisional: false, zh: 正式文本, en: The official text, ref: GB/T 0-2025}
+  placeholder: {provisional: true, zh: 暂定值, en: Placeholder, ref: "notes [U]"}
 total: 10
-pass_mark: {default: 6}
+source: official
+pass_mark: {default: 6, source: placeholder}
 basic_requirements:
   - {id: lawful, text_zh: 依法设立, text_en: Lawfully established}
 categories:
@@ -39,6 +43,7 @@ categories:
     name_zh: 能源
     name_en: Energy
     points: 6
+    source: official
     indicators:
       - id: intensity
         kind: quantitative
@@ -49,11 +54,13 @@ categories:
         baseline: 0.5
         leading: 0.1
         points: 4
+        source: {points: official, baseline: placeholder, leading: placeholder}
       - id: platform
         kind: qualitative
         name_zh: 能碳管理平台
         name_en: Energy and carbon platform
         points: 2
+        source: {points: official, rubric: placeholder}
         rubric:
           - {id: none, text_zh: 无, text_en: None, fraction: 0}
           - {id: full, text_zh: 完善, text_en: Complete, fraction: 1}
@@ -61,9 +68,12 @@ categories:
     name_zh: 管理体系
     name_en: Management
     points: 4
+    source: official
     indicators:
-      - {id: ems, kind: required, name_zh: 能源管理体系, name_en: Energy management, points: 3}
-      - {id: csr, kind: optional, name_zh: 社会责任报告, name_en: CSR report, points: 1}
+      - {id: ems, kind: required, name_zh: 能源管理体系, name_en: Energy management, points: 3,
+         source: official}
+      - {id: csr, kind: optional, name_zh: 社会责任报告, name_en: CSR report, points: 1,
+         source: placeholder}
 """
 
 
@@ -233,7 +243,7 @@ def test_every_shipped_scheme_loads(path: Path) -> None:
 
 def test_the_shipped_set() -> None:
     assert sorted(schemes()) == [
-        ("gbt36132-2018", 1), ("gbt36132-2025", 1),
+        ("gbt36132-2018", 1), ("gbt36132-2025", 1), ("gbt36132-2025", 2),
         ("park-requirements", 1), ("supply-chain-general", 1),
     ]
     assert schemes() is schemes()  # loaded once
@@ -256,10 +266,11 @@ def test_gbt36132_2018_six_indicators_with_required_and_optional_items() -> None
     assert len(performance) == 12 and all(isinstance(i, Quantitative) for i in performance)
 
 
-def test_gbt36132_2025_five_indicators_energy_and_resources_weigh_60() -> None:
-    assert [name for name, _ in _categories("gbt36132-2025")] == [
+@pytest.mark.parametrize("version", [1, 2])
+def test_gbt36132_2025_five_indicators_energy_and_resources_weigh_60(version: int) -> None:
+    scheme = get_scheme("gbt36132-2025", version)
+    assert [c.name_zh for c in scheme.categories] == [
         "能源低碳化", "资源高效化", "生产洁净化", "产品绿色化", "用地集约化"]
-    scheme = get_scheme("gbt36132-2025")
     assert scheme.effective_from.isoformat() == "2025-12-31"
     assert scheme.categories[0].points + scheme.categories[1].points == 60
     kinds = [ind.kind for _, ind in scheme.indicators()]
@@ -300,14 +311,14 @@ def test_get_scheme_by_version_and_latest(tmp_path: Path,
     newer["pass_mark"]["default"] = 7
     write(tmp_path, newer, "test-scheme.v2.yaml")
     loaded = load_schemes(tmp_path)
-    monkeypatch.setattr(schemes_module, "schemes", lambda: loaded)
+    monkeypatch.setattr(loading, "schemes", lambda: loaded)
     assert get_scheme("test-scheme").version == 2
     assert get_scheme("test-scheme", 1).pass_mark.default == 6
     assert get_scheme("test-scheme", 2).pass_mark.default == 7
 
 
 def test_get_scheme_shipped_latest() -> None:
-    assert get_scheme("gbt36132-2025").key == ("gbt36132-2025", 1)
+    assert get_scheme("gbt36132-2025").key == ("gbt36132-2025", 2)
 
 
 @pytest.mark.parametrize(("scheme_id", "version", "shown"),

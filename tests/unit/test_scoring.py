@@ -1,4 +1,4 @@
-"""Automated scoring (SPEC §4, services/evaluation/scoring.py)."""
+"""Automated scoring (SPEC §4, services/evaluation/scoring/)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from services.kernel.errors import DomainError, Kind
 D = Decimal
 
 # Total 20: forward 10, reverse 4 and rubric 2 in category "a"; required 3 and optional 1 in "b".
+# Every figure is official except the baseline and leading value of "intensity" and the rubric.
 SCHEME = """
 id: t
 version: 1
@@ -30,8 +31,12 @@ title_zh: 测试
 title_en: Test
 category: factory
 effective_from: 2025-01-01
+sources:
+  law: {provisional: false, zh: 正式文本, en: The official text, ref: GB/T 0-2025}
+  draft: {provisional: true, zh: 暂定, en: Placeholder, ref: "notes [U]"}
 total: 20
-pass_mark: {default: 12, national: 16}
+source: law
+pass_mark: {default: 12, national: 16, source: law}
 basic_requirements:
   - {id: lawful, text_zh: 依法设立, text_en: Lawfully established}
   - {id: no_accident, text_zh: 近三年无较大事故, text_en: No major accident in three years}
@@ -40,16 +45,19 @@ categories:
     name_zh: 甲
     name_en: A
     points: 16
+    source: law
     indicators:
       - {id: reuse, kind: quantitative, name_zh: 工业用水重复利用率, name_en: Water reuse,
-         unit: "%", direction: forward, baseline: 60, leading: 90, points: 10}
+         unit: "%", direction: forward, baseline: 60, leading: 90, points: 10, source: law}
       - {id: intensity, kind: quantitative, name_zh: 单位产值综合能耗, name_en: Energy intensity,
-         unit: tce/万元, direction: reverse, baseline: 0.5, leading: 0.1, points: 4}
+         unit: tce/万元, direction: reverse, baseline: 0.5, leading: 0.1, points: 4,
+         source: {points: law, baseline: draft, leading: draft}}
       - id: platform
         kind: qualitative
         name_zh: 能碳管理平台
         name_en: Energy and carbon platform
         points: 2
+        source: {points: law, rubric: draft}
         rubric:
           - {id: none, text_zh: 无, text_en: None, fraction: 0}
           - {id: partial, text_zh: 部分, text_en: Partial, fraction: 0.5}
@@ -58,9 +66,12 @@ categories:
     name_zh: 乙
     name_en: B
     points: 4
+    source: law
     indicators:
-      - {id: ems, kind: required, name_zh: 能源管理体系, name_en: Energy management, points: 3}
-      - {id: csr, kind: optional, name_zh: 社会责任报告, name_en: CSR report, points: 1}
+      - {id: ems, kind: required, name_zh: 能源管理体系, name_en: Energy management, points: 3,
+         source: law}
+      - {id: csr, kind: optional, name_zh: 社会责任报告, name_en: CSR report, points: 1,
+         source: law}
 """
 
 MET = {"lawful": True, "no_accident": True}
@@ -310,7 +321,7 @@ def test_park_indicator_scores_the_three_year_mean() -> None:
 
 
 def test_an_indicator_may_take_the_latest_year() -> None:
-    text = SCHEME.replace("points: 10}", "points: 10, aggregate: latest}")
+    text = SCHEME.replace("points: 10, source: law}", "points: 10, source: law, aggregate: latest}")
     three_years = scheme_of(text, years=3)
     values = full(reuse=Yearly([90, 90, 75], "%"), intensity=Yearly(["0.3"] * 3, "tce/万元"))
     result = score(three_years, values, basic=MET)
@@ -359,7 +370,7 @@ GBT2025_VALUES: dict[str, Value] = {
 
 
 def test_full_gbt36132_2025_evaluation_passes() -> None:
-    scheme = get_scheme("gbt36132-2025")
+    scheme = get_scheme("gbt36132-2025", 1)
     assert set(GBT2025_VALUES) == {ind.id for _, ind in scheme.indicators()}
     basic = {r.id: True for r in scheme.basic_requirements}
     result = score(scheme, GBT2025_VALUES, basic=basic)
@@ -376,7 +387,7 @@ def test_full_gbt36132_2025_evaluation_passes() -> None:
 
 
 def test_full_gbt36132_2025_evaluation_vetoed_by_one_basic_requirement() -> None:
-    scheme = get_scheme("gbt36132-2025")
+    scheme = get_scheme("gbt36132-2025", 1)
     basic = {r.id: r.id != "no_major_accident" for r in scheme.basic_requirements}
     result = score(scheme, GBT2025_VALUES, basic=basic)
     assert result.total == D("71.22") and not result.passed
@@ -384,7 +395,7 @@ def test_full_gbt36132_2025_evaluation_vetoed_by_one_basic_requirement() -> None
 
 
 def test_full_gbt36132_2025_evaluation_below_the_mark() -> None:
-    scheme = get_scheme("gbt36132-2025")
+    scheme = get_scheme("gbt36132-2025", 1)
     weak = dict(GBT2025_VALUES, energy_per_output=Quantity("0.3", "tce/万元"),
                 carbon_per_output=Quantity("0.6", "tCO2/万元"), material_saving="none")
     result = score(scheme, weak, basic={r.id: True for r in scheme.basic_requirements})

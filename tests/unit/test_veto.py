@@ -1,4 +1,4 @@
-"""The veto check over compliance records (SPEC §5, services/registry/data/veto.yaml), and
+"""The veto check over compliance records (SPEC §5, services/kernel/data/veto.yaml), and
 what makes a record: one per fact, ended once."""
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ class SchemeSummary(_message.Message):
     TOTAL_FIELD_NUMBER: _builtins.int
     PASS_MARK_FIELD_NUMBER: _builtins.int
     DEFINITION_JSON_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     version: _builtins.int
     title_zh: _builtins.str
@@ -56,6 +57,8 @@ class SchemeSummary(_message.Message):
     pass_mark: _builtins.str
     definition_json: _builtins.str
     """the whole scheme, for forms"""
+    provisional: _builtins.bool
+    """some figure is not from an official text (含暂定值)"""
     def __init__(
         self,
         *,
@@ -68,10 +71,11 @@ class SchemeSummary(_message.Message):
         total: _builtins.str = ...,
         pass_mark: _builtins.str = ...,
         definition_json: _builtins.str = ...,
+        provisional: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "definition_json", b"definition_json", "effective_from", b"effective_from", "id", b"id", "pass_mark", b"pass_mark", "title_en", b"title_en", "title_zh", b"title_zh", "total", b"total", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "definition_json", b"definition_json", "effective_from", b"effective_from", "id", b"id", "pass_mark", b"pass_mark", "provisional", b"provisional", "title_en", b"title_en", "title_zh", b"title_zh", "total", b"total", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -107,6 +111,7 @@ class CreateEvaluationRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ASSISTED_BY_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     scheme_id: _builtins.str
     scheme_version: _builtins.int
@@ -117,6 +122,8 @@ class CreateEvaluationRequest(_message.Message):
     """USCC of an institution that helped prepare a self-evaluation"""
     engagement_id: _builtins.str
     """the institution path: an institution's accepted engagement"""
+    level: _builtins.str
+    """municipal | provincial | national: the level applied for"""
     def __init__(
         self,
         *,
@@ -126,10 +133,11 @@ class CreateEvaluationRequest(_message.Message):
         request_id: _builtins.str = ...,
         assisted_by: _builtins.str = ...,
         engagement_id: _builtins.str = ...,
+        level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "engagement_id", b"engagement_id", "request_id", b"request_id", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "engagement_id", b"engagement_id", "level", b"level", "request_id", b"request_id", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -187,6 +195,8 @@ class IndicatorValue(_message.Message):
     OPTION_FIELD_NUMBER: _builtins.int
     MET_FIELD_NUMBER: _builtins.int
     YEARLY_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    PRODUCTS_FIELD_NUMBER: _builtins.int
     indicator_id: _builtins.str
     amount: _builtins.str
     """quantitative: a decimal number as text"""
@@ -195,9 +205,17 @@ class IndicatorValue(_message.Message):
     """qualitative: a rubric option id"""
     met: _builtins.bool
     """required / optional items"""
+    basis: _builtins.str
+    """a tiered indicator: the figure that picks its tier"""
     @_builtins.property
     def yearly(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """parks: several years, oldest first"""
+
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductValue]:
+        """(e.g. annual energy use in tce for the renewable share)
+        a per-product indicator: the unit's top products
+        """
 
     def __init__(
         self,
@@ -208,16 +226,63 @@ class IndicatorValue(_message.Message):
         option: _builtins.str = ...,
         met: _builtins.bool | None = ...,
         yearly: _abc.Iterable[_builtins.str] | None = ...,
+        basis: _builtins.str = ...,
+        products: _abc.Iterable[Global___ProductValue] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_met", b"_met", "met", b"met"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_met", b"_met", "amount", b"amount", "indicator_id", b"indicator_id", "met", b"met", "option", b"option", "unit", b"unit", "yearly", b"yearly"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_met", b"_met", "amount", b"amount", "basis", b"basis", "indicator_id", b"indicator_id", "met", b"met", "option", b"option", "products", b"products", "unit", b"unit", "yearly", b"yearly"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__met: _TypeAlias = _typing.Literal["met"]  # noqa: Y015
     _WhichOneofArgType__met: _TypeAlias = _typing.Literal["_met", b"_met"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__met) -> _WhichOneofReturnType__met | None: ...
 
 Global___IndicatorValue: _TypeAlias = IndicatorValue  # noqa: Y015
+
+@_typing.final
+class ProductValue(_message.Message):
+    """One product of a per-product indicator (单位产品能耗/取水量), measured against the mandatory
+    standard that applies to it: its grade 1 is the leading value, its grade 2 the baseline.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    STANDARD_FIELD_NUMBER: _builtins.int
+    GRADE1_FIELD_NUMBER: _builtins.int
+    GRADE2_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    amount: _builtins.str
+    unit: _builtins.str
+    standard: _builtins.str
+    """the standard's number, e.g. GB 21256-2013"""
+    grade1: _builtins.str
+    """1级 (引领值)"""
+    grade2: _builtins.str
+    """2级 (基准值)"""
+    weight: _builtins.str
+    """the product's energy (or water) use: its weight"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        standard: _builtins.str = ...,
+        grade1: _builtins.str = ...,
+        grade2: _builtins.str = ...,
+        weight: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "grade1", b"grade1", "grade2", b"grade2", "name", b"name", "standard", b"standard", "unit", b"unit", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProductValue: _TypeAlias = ProductValue  # noqa: Y015
 
 @_typing.final
 class BasicValue(_message.Message):
@@ -310,11 +375,15 @@ class Evidence(_message.Message):
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     FILENAME_FIELD_NUMBER: _builtins.int
     INDICATOR_ID_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
+    UPLOADED_AT_FIELD_NUMBER: _builtins.int
     sha256: _builtins.str
     size: _builtins.int
     content_type: _builtins.str
     filename: _builtins.str
     indicator_id: _builtins.str
+    uploaded_by: _builtins.str
+    uploaded_at: _builtins.str
     def __init__(
         self,
         *,
@@ -323,10 +392,12 @@ class Evidence(_message.Message):
         content_type: _builtins.str = ...,
         filename: _builtins.str = ...,
         indicator_id: _builtins.str = ...,
+        uploaded_by: _builtins.str = ...,
+        uploaded_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "filename", b"filename", "indicator_id", b"indicator_id", "sha256", b"sha256", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "filename", b"filename", "indicator_id", b"indicator_id", "sha256", b"sha256", "size", b"size", "uploaded_at", b"uploaded_at", "uploaded_by", b"uploaded_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -393,6 +464,7 @@ class EvaluationView(_message.Message):
     INSTITUTION_USCC_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
     CLAIMED_TOTAL_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     unit_id: _builtins.str
     scheme_id: _builtins.str
@@ -415,6 +487,8 @@ class EvaluationView(_message.Message):
     institution_uscc: _builtins.str
     engagement_id: _builtins.str
     claimed_total: _builtins.str
+    level: _builtins.str
+    """municipal | provincial | national; empty: not said"""
     @_builtins.property
     def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___Evidence]: ...
     def __init__(
@@ -440,10 +514,11 @@ class EvaluationView(_message.Message):
         institution_uscc: _builtins.str = ...,
         engagement_id: _builtins.str = ...,
         claimed_total: _builtins.str = ...,
+        level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "basic_json", b"basic_json", "claimed_total", b"claimed_total", "created_at", b"created_at", "engagement_id", b"engagement_id", "evidence", b"evidence", "id", b"id", "institution_uscc", b"institution_uscc", "passed", b"passed", "path", b"path", "report_hash", b"report_hash", "result_json", b"result_json", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "status", b"status", "submitted_at", b"submitted_at", "total", b"total", "unit_id", b"unit_id", "values_json", b"values_json", "vetoed", b"vetoed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assisted_by", b"assisted_by", "basic_json", b"basic_json", "claimed_total", b"claimed_total", "created_at", b"created_at", "engagement_id", b"engagement_id", "evidence", b"evidence", "id", b"id", "institution_uscc", b"institution_uscc", "level", b"level", "passed", b"passed", "path", b"path", "report_hash", b"report_hash", "result_json", b"result_json", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "status", b"status", "submitted_at", b"submitted_at", "total", b"total", "unit_id", b"unit_id", "values_json", b"values_json", "vetoed", b"vetoed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -499,23 +574,151 @@ class Report(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
     content: _builtins.bytes
     content_type: _builtins.str
     content_hash: _builtins.str
+    key_id: _builtins.str
+    """the report key that signed it"""
+    signature: _builtins.str
+    """Ed25519 over the content hash, base64"""
     def __init__(
         self,
         *,
         content: _builtins.bytes = ...,
         content_type: _builtins.str = ...,
         content_hash: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_hash", b"content_hash", "content_type", b"content_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_hash", b"content_hash", "content_type", b"content_type", "key_id", b"key_id", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Report: _TypeAlias = Report  # noqa: Y015
+
+@_typing.final
+class VerifyReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    """a report as JSON or as PDF"""
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyReportRequest: _TypeAlias = VerifyReportRequest  # noqa: Y015
+
+@_typing.final
+class ReportVerification(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    EVALUATION_ID_FIELD_NUMBER: _builtins.int
+    TENANT_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_FIELD_NUMBER: _builtins.int
+    valid: _builtins.bool
+    reason: _builtins.str
+    """why not, as a message code; empty when valid"""
+    content_hash: _builtins.str
+    key_id: _builtins.str
+    evaluation_id: _builtins.str
+    tenant: _builtins.str
+    provisional: _builtins.bool
+    """the report states provisional figures (含暂定值)"""
+    def __init__(
+        self,
+        *,
+        valid: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        content_hash: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        evaluation_id: _builtins.str = ...,
+        tenant: _builtins.str = ...,
+        provisional: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "evaluation_id", b"evaluation_id", "key_id", b"key_id", "provisional", b"provisional", "reason", b"reason", "tenant", b"tenant", "valid", b"valid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportVerification: _TypeAlias = ReportVerification  # noqa: Y015
+
+@_typing.final
+class ListReportKeysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReportKeysRequest: _TypeAlias = ListReportKeysRequest  # noqa: Y015
+
+@_typing.final
+class ReportKeys(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class KeysEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    KEYS_FIELD_NUMBER: _builtins.int
+    active: _builtins.str
+    """the key id reports are signed with now"""
+    @_builtins.property
+    def keys(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """key id → public key (PEM)"""
+
+    def __init__(
+        self,
+        *,
+        active: _builtins.str = ...,
+        keys: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportKeys: _TypeAlias = ReportKeys  # noqa: Y015
 
 @_typing.final
 class RescoreRequest(_message.Message):
@@ -554,11 +757,17 @@ class IndicatorChange(_message.Message):
     OLD_POINTS_FIELD_NUMBER: _builtins.int
     NEW_POINTS_FIELD_NUMBER: _builtins.int
     FELL_FIELD_NUMBER: _builtins.int
+    WAS_PROVISIONAL_FIELD_NUMBER: _builtins.int
+    NOW_PROVISIONAL_FIELD_NUMBER: _builtins.int
     indicator_id: _builtins.str
     old_points: _builtins.str
     new_points: _builtins.str
     fell: _builtins.bool
     """fewer points under the new version"""
+    was_provisional: _builtins.bool
+    """the old version's figures for it were provisional"""
+    now_provisional: _builtins.bool
+    """the new version's figures for it are provisional"""
     def __init__(
         self,
         *,
@@ -566,10 +775,12 @@ class IndicatorChange(_message.Message):
         old_points: _builtins.str = ...,
         new_points: _builtins.str = ...,
         fell: _builtins.bool = ...,
+        was_provisional: _builtins.bool = ...,
+        now_provisional: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fell", b"fell", "indicator_id", b"indicator_id", "new_points", b"new_points", "old_points", b"old_points"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fell", b"fell", "indicator_id", b"indicator_id", "new_points", b"new_points", "now_provisional", b"now_provisional", "old_points", b"old_points", "was_provisional", b"was_provisional"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -589,6 +800,8 @@ class RescoreRow(_message.Message):
     NOW_BELOW_MARK_FIELD_NUMBER: _builtins.int
     CHANGES_FIELD_NUMBER: _builtins.int
     NOT_CARRIED_FIELD_NUMBER: _builtins.int
+    FROM_PROVISIONAL_FIELD_NUMBER: _builtins.int
+    TO_PROVISIONAL_FIELD_NUMBER: _builtins.int
     evaluation_id: _builtins.str
     unit_id: _builtins.str
     from_version: _builtins.int
@@ -598,6 +811,10 @@ class RescoreRow(_message.Message):
     new_passed: _builtins.bool
     now_below_mark: _builtins.bool
     """passed before, fails now"""
+    from_provisional: _builtins.bool
+    """the version it was scored under has provisional figures"""
+    to_provisional: _builtins.bool
+    """the new version has provisional figures"""
     @_builtins.property
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___IndicatorChange]: ...
     @_builtins.property
@@ -617,10 +834,12 @@ class RescoreRow(_message.Message):
         now_below_mark: _builtins.bool = ...,
         changes: _abc.Iterable[Global___IndicatorChange] | None = ...,
         not_carried: _abc.Iterable[_builtins.str] | None = ...,
+        from_provisional: _builtins.bool = ...,
+        to_provisional: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "evaluation_id", b"evaluation_id", "from_version", b"from_version", "new_passed", b"new_passed", "new_total", b"new_total", "not_carried", b"not_carried", "now_below_mark", b"now_below_mark", "old_passed", b"old_passed", "old_total", b"old_total", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "evaluation_id", b"evaluation_id", "from_provisional", b"from_provisional", "from_version", b"from_version", "new_passed", b"new_passed", "new_total", b"new_total", "not_carried", b"not_carried", "now_below_mark", b"now_below_mark", "old_passed", b"old_passed", "old_total", b"old_total", "to_provisional", b"to_provisional", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -82,10 +82,20 @@ class EvaluationStub:
                 request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.GetReportRequest.SerializeToString,
                 response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.Report.FromString,
                 _registered_method=True)
-        self.Rescore = channel.unary_unary(
+        self.Rescore = channel.unary_stream(
                 '/greenladder.evaluation.v1.Evaluation/Rescore',
                 request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.SerializeToString,
-                response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.FromString,
+                response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRow.FromString,
+                _registered_method=True)
+        self.VerifyReport = channel.unary_unary(
+                '/greenladder.evaluation.v1.Evaluation/VerifyReport',
+                request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.VerifyReportRequest.SerializeToString,
+                response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportVerification.FromString,
+                _registered_method=True)
+        self.ListReportKeys = channel.unary_unary(
+                '/greenladder.evaluation.v1.Evaluation/ListReportKeys',
+                request_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReportKeysRequest.SerializeToString,
+                response_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportKeys.FromString,
                 _registered_method=True)
 
 
@@ -150,7 +160,22 @@ class EvaluationServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Rescore(self, request, context):
-        """What a new scheme version would make of the evaluations held: nothing is changed.
+        """What a new scheme version would make of the evaluations held, one row at a time (memory
+        stays flat however many are held): nothing is changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyReport(self, request, context):
+        """A report's signature checked against the platform's report keys (public).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReportKeys(self, request, context):
+        """The public halves of the keys reports are signed with (public).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -204,10 +229,20 @@ def add_EvaluationServicer_to_server(servicer, server):
                     request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.GetReportRequest.FromString,
                     response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.Report.SerializeToString,
             ),
-            'Rescore': grpc.unary_unary_rpc_method_handler(
+            'Rescore': grpc.unary_stream_rpc_method_handler(
                     servicer.Rescore,
                     request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.FromString,
-                    response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.SerializeToString,
+                    response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRow.SerializeToString,
+            ),
+            'VerifyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyReport,
+                    request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.VerifyReportRequest.FromString,
+                    response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportVerification.SerializeToString,
+            ),
+            'ListReportKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReportKeys,
+                    request_deserializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReportKeysRequest.FromString,
+                    response_serializer=greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportKeys.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,12 +512,66 @@ class Evaluation:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
+        return grpc.experimental.unary_stream(
             request,
             target,
             '/greenladder.evaluation.v1.Evaluation/Rescore',
             greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRequest.SerializeToString,
-            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreResponse.FromString,
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.RescoreRow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenladder.evaluation.v1.Evaluation/VerifyReport',
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.VerifyReportRequest.SerializeToString,
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportVerification.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReportKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenladder.evaluation.v1.Evaluation/ListReportKeys',
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReportKeysRequest.SerializeToString,
+            greenladder_dot_evaluation_dot_v1_dot_evaluation__pb2.ReportKeys.FromString,
             options,
             channel_credentials,
             insecure,

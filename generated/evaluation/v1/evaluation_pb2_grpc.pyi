@@ -45,8 +45,14 @@ class EvaluationStub:
     PreviewScore: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetEvaluationRequest, _evaluation_pb2.EvaluationView]
     SubmitEvaluation: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitEvaluationRequest, _evaluation_pb2.EvaluationView]
     GetReport: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetReportRequest, _evaluation_pb2.Report]
-    Rescore: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreResponse]
-    """What a new scheme version would make of the evaluations held: nothing is changed."""
+    Rescore: _grpc.UnaryStreamMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreRow]
+    """What a new scheme version would make of the evaluations held, one row at a time (memory
+    stays flat however many are held): nothing is changed.
+    """
+    VerifyReport: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.VerifyReportRequest, _evaluation_pb2.ReportVerification]
+    """A report's signature checked against the platform's report keys (public)."""
+    ListReportKeys: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListReportKeysRequest, _evaluation_pb2.ReportKeys]
+    """The public halves of the keys reports are signed with (public)."""
 
 @_typing.type_check_only
 class EvaluationAsyncStub(EvaluationStub):
@@ -65,8 +71,14 @@ class EvaluationAsyncStub(EvaluationStub):
     PreviewScore: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetEvaluationRequest, _evaluation_pb2.EvaluationView]  # type: ignore[assignment]
     SubmitEvaluation: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitEvaluationRequest, _evaluation_pb2.EvaluationView]  # type: ignore[assignment]
     GetReport: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetReportRequest, _evaluation_pb2.Report]  # type: ignore[assignment]
-    Rescore: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreResponse]  # type: ignore[assignment]
-    """What a new scheme version would make of the evaluations held: nothing is changed."""
+    Rescore: _aio.UnaryStreamMultiCallable[_evaluation_pb2.RescoreRequest, _evaluation_pb2.RescoreRow]  # type: ignore[assignment]
+    """What a new scheme version would make of the evaluations held, one row at a time (memory
+    stays flat however many are held): nothing is changed.
+    """
+    VerifyReport: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.VerifyReportRequest, _evaluation_pb2.ReportVerification]  # type: ignore[assignment]
+    """A report's signature checked against the platform's report keys (public)."""
+    ListReportKeys: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListReportKeysRequest, _evaluation_pb2.ReportKeys]  # type: ignore[assignment]
+    """The public halves of the keys reports are signed with (public)."""
 
 class EvaluationServicer(metaclass=_abc_1.ABCMeta):
     """The evaluation service (SPEC §4): evaluations of a unit against a pinned scheme version,
@@ -142,7 +154,25 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _evaluation_pb2.RescoreRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_evaluation_pb2.RescoreResponse, _abc.Awaitable[_evaluation_pb2.RescoreResponse]]:
-        """What a new scheme version would make of the evaluations held: nothing is changed."""
+    ) -> _typing.Union[_abc.Iterator[_evaluation_pb2.RescoreRow], _abc.AsyncIterator[_evaluation_pb2.RescoreRow]]:
+        """What a new scheme version would make of the evaluations held, one row at a time (memory
+        stays flat however many are held): nothing is changed.
+        """
+
+    @_abc_1.abstractmethod
+    def VerifyReport(
+        self,
+        request: _evaluation_pb2.VerifyReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.ReportVerification, _abc.Awaitable[_evaluation_pb2.ReportVerification]]:
+        """A report's signature checked against the platform's report keys (public)."""
+
+    @_abc_1.abstractmethod
+    def ListReportKeys(
+        self,
+        request: _evaluation_pb2.ListReportKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.ReportKeys, _abc.Awaitable[_evaluation_pb2.ReportKeys]]:
+        """The public halves of the keys reports are signed with (public)."""
 
 def add_EvaluationServicer_to_server(servicer: EvaluationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,6 +4,8 @@
 - ``drafts``: a new draft (engagement, independence, the scheme that fits the unit);
 - ``values``: a value parsed, merged and scored;
 - ``evidence``: an evidence file accepted or refused (sizes and types from ``data/evaluation.yaml``);
+- ``levels``: the level an evaluation is for (it sets the pass mark);
+- ``declarations``: a basic requirement declared met that the registry's records contradict;
 - ``submission``: what a submission needs and its verdict;
 - ``rescoring``: what a new scheme version makes of the data held.
 
@@ -22,6 +24,14 @@ from services.evaluation.domain.access import (
     institution_may_act,
     institution_writes,
 )
+from services.evaluation.domain.declarations import (
+    Contradiction,
+    DeclarationRules,
+    contradictions,
+    declaration_rules,
+    parse_declaration_rules,
+    scored,
+)
 from services.evaluation.domain.drafts import (
     NewDraft,
     engagement_refusal,
@@ -37,6 +47,11 @@ from services.evaluation.domain.evidence import (
     evidence_rules,
     parse_evidence_rules,
     unknown_indicator,
+)
+from services.evaluation.domain.levels import (
+    LEVEL_NAMES,
+    applied_level,
+    level_refusal,
 )
 from services.evaluation.domain.rescoring import (
     Held,
@@ -56,6 +71,7 @@ from services.evaluation.domain.submission import (
     verdict,
 )
 from services.evaluation.domain.values import (
+    PRODUCT_FIELDS,
     merge_values,
     parse_value,
     score,
@@ -64,10 +80,14 @@ from services.evaluation.domain.values import (
 
 __all__ = [
     "HIGHLIGHTS_MAX",
+    "PRODUCT_FIELDS",
+    "LEVEL_NAMES",
     "OWN",
     "PATHS",
     "READ",
     "REPORT_FORMATS",
+    "Contradiction",
+    "DeclarationRules",
     "EvidenceFile",
     "EvidenceRules",
     "EvidenceType",
@@ -76,7 +96,10 @@ __all__ = [
     "NewDraft",
     "RescoreRow",
     "Verdict",
+    "applied_level",
     "carry",
+    "contradictions",
+    "declaration_rules",
     "engagement_refusal",
     "evidence_file",
     "evidence_rules",
@@ -86,9 +109,11 @@ __all__ = [
     "institution_may_act",
     "institution_submit_refusal",
     "institution_writes",
+    "level_refusal",
     "merge_values",
     "new_draft",
     "parse_claimed",
+    "parse_declaration_rules",
     "parse_evidence_rules",
     "parse_value",
     "path_refusal",
@@ -97,6 +122,7 @@ __all__ = [
     "rescore",
     "scheme_refusal",
     "score",
+    "scored",
     "stored_value",
     "unknown_indicator",
     "verdict",

@@ -13,6 +13,7 @@ import yaml
 
 from services.evaluation.schemes import Scheme
 from services.kernel.errors import DomainError, Kind, Refusal, bounded, invalid
+from services.kernel.limits import limits
 
 # --- evidence (证明材料) ---------------------------------------------------------------------------
 
@@ -29,10 +30,12 @@ class EvidenceRules:
     types: Mapping[str, EvidenceType]   # content type → how it is recognised
 
 
-def parse_evidence_rules(data: Mapping[str, Any]) -> EvidenceRules:
-    """The ``evidence`` part of ``data/evaluation.yaml``."""
+def parse_evidence_rules(data: Mapping[str, Any], *, max_bytes: int) -> EvidenceRules:
+    """The ``evidence`` part of ``data/evaluation.yaml`` (the accepted types), with the size
+    limit per file: the platform's one evidence figure, which the gateway's upload route reads
+    too (``services/kernel/data/limits.yaml``)."""
     return EvidenceRules(
-        max_bytes=int(data["max_bytes"]),
+        max_bytes=max_bytes,
         types={name: EvidenceType(tuple(t["extensions"]),
                                   tuple(m.encode("latin-1") for m in t["magic"]))
                for name, t in data["types"].items()})
@@ -41,7 +44,8 @@ def parse_evidence_rules(data: Mapping[str, Any]) -> EvidenceRules:
 @lru_cache(maxsize=1)
 def evidence_rules() -> EvidenceRules:
     return parse_evidence_rules(yaml.safe_load(
-        (Path(__file__).parents[1] / "data" / "evaluation.yaml").read_text("utf-8"))["evidence"])
+        (Path(__file__).parents[1] / "data" / "evaluation.yaml").read_text("utf-8"))["evidence"],
+        max_bytes=limits().evidence_max_bytes)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Held:
     basic: Mapping[str, bool]
     result: Mapping[str, Any]           # the result as stored at submission (scoring.result_dict)
     vetoed: bool
+    level: str = ""                     # the level applied for: its pass mark applies again
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class IndicatorChange:
     old_points: str
     new_points: str
     fell: bool                          # fewer points than before
+    was_provisional: bool = False       # the old version's figures for it were provisional
+    now_provisional: bool = False       # the new version's figures for it are provisional
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class RescoreRow:
     now_below_mark: bool
     changes: tuple[IndicatorChange, ...]
     not_carried: tuple[str, ...]
+    from_provisional: bool = False      # the version it was scored under has provisional figures
+    to_provisional: bool = False        # the new version has provisional figures
 
 
 def carry(scheme: Scheme,
@@ -68,17 +73,27 @@ def rescore(new: Scheme, held: Held) -> RescoreRow:
     carried, dropped = carry(new, held.values)
     requirements = {r.id for r in new.basic_requirements}
     result = scoring.score(new, carried,
-                           basic={k: v for k, v in held.basic.items() if k in requirements})
+                           basic={k: v for k, v in held.basic.items() if k in requirements},
+                           level=held.level or None)
     before = {line["id"]: Decimal(line["points"]) for line in held.result["indicators"]}
+    # a result stored before figures carried sources was scored under provisional figures: every
+    # figure of every scheme then shipped was (see the sources of their version 1)
+    was = {line["id"]: bool(line.get("provisional", True)) for line in held.result["indicators"]}
     changes = tuple(
         IndicatorChange(indicator_id=line.id, old_points=str(before.get(line.id, Decimal(0))),
                         new_points=str(line.points),
-                        fell=line.points < before.get(line.id, Decimal(0)))
-        for line in result.indicators if line.points != before.get(line.id, Decimal(0)))
+                        fell=line.points < before.get(line.id, Decimal(0)),
+                        was_provisional=was.get(line.id, False),
+                        now_provisional=bool(line.provisional))
+        for line in result.indicators
+        if line.points != before.get(line.id, Decimal(0))
+        or (line.id in was and was[line.id] != bool(line.provisional)))
     passed_before = bool(held.result["passed"]) and not held.vetoed
     passed_now = result.passed and not held.vetoed
     return RescoreRow(evaluation_id=held.evaluation_id, unit_id=held.unit_id,
                       from_version=held.scheme_version, old_total=held.result["total"],
                       new_total=str(result.total), old_passed=passed_before,
                       new_passed=passed_now, now_below_mark=passed_before and not passed_now,
-                      changes=changes, not_carried=tuple(dropped))
+                      changes=changes, not_carried=tuple(dropped),
+                      from_provisional=bool(held.result.get("provisional", True)),
+                      to_provisional=result.provisional)

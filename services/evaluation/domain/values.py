@@ -13,19 +13,37 @@ from services.kernel.errors import invalid
 # --- values ---------------------------------------------------------------------------------------
 
 
+PRODUCT_FIELDS = ("name", "amount", "unit", "standard", "grade1", "grade2", "weight")
+PRODUCT_NUMBERS = ("amount", "grade1", "grade2", "weight")
+
+
+def _decimal(indicator_id: str, number: str) -> None:
+    try:
+        Decimal(number)
+    except InvalidOperation:
+        raise invalid("value.not_a_number", id=indicator_id,
+                      value=number if len(number) <= 80 else number[:77] + "...") from None
+
+
 def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: bool | None,
-                yearly: Sequence[str]) -> dict[str, Any]:
-    """One value from a caller, in the form it is stored; its type is checked by the scorer."""
-    for number in [amount, *yearly]:
+                yearly: Sequence[str], basis: str = "",
+                products: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
+    """One value from a caller, in the form it is stored; its type is checked by the scorer.
+
+    Stored forms: ``{"amount", "unit"}`` (with ``"basis"`` for a tiered indicator),
+    ``{"yearly", "unit"}``, ``{"products": [{name, amount, unit, standard, grade1, grade2,
+    weight}, …]}``, ``{"option"}``, ``{"met"}``; ``{}`` clears the indicator."""
+    numbers = [amount, *yearly, basis,
+               *(str(p.get(f, "")) for p in products for f in PRODUCT_NUMBERS)]
+    for number in numbers:
         if number:
-            try:
-                Decimal(number)
-            except InvalidOperation:
-                raise invalid("value.not_a_number", id=indicator_id, value=number) from None
+            _decimal(indicator_id, number)
+    if products:
+        return {"products": [{f: str(p.get(f, "")) for f in PRODUCT_FIELDS} for p in products]}
     if yearly:
         return {"yearly": list(yearly), "unit": unit}
     if amount:
-        return {"amount": amount, "unit": unit}
+        return {"amount": amount, "unit": unit, **({"basis": basis} if basis else {})}
     if option:
         return {"option": option}
     if met is not None:
@@ -35,10 +53,14 @@ def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: 
 
 def stored_value(value: Mapping[str, Any]) -> scoring.Value:
     """A stored value as the scorer takes it."""
+    if "products" in value:
+        return scoring.Products([
+            scoring.Product(**{f: str(p.get(f, "")) for f in PRODUCT_FIELDS})
+            if isinstance(p, Mapping) else p for p in value["products"]])
     if "yearly" in value:
         return scoring.Yearly(value["yearly"], value.get("unit", ""))
     if "amount" in value:
-        return scoring.Quantity(value["amount"], value.get("unit", ""))
+        return scoring.Quantity(value["amount"], value.get("unit", ""), value.get("basis"))
     if "option" in value:
         return value["option"]
     return value.get("met")
@@ -54,6 +76,8 @@ def merge_values(held: Mapping[str, dict], declared: Mapping[str, bool], *,
 
 
 def score(scheme: Scheme, values: Mapping[str, Mapping[str, Any]],
-          basic: Mapping[str, bool]) -> scoring.Result:
-    """Stored values scored under ``scheme``; refuses a value the scheme cannot take."""
-    return scoring.score(scheme, {k: stored_value(v) for k, v in values.items()}, basic=basic)
+          basic: Mapping[str, bool], *, level: str = "") -> scoring.Result:
+    """Stored values scored under ``scheme`` with the pass mark of ``level`` (the scheme's
+    default when "", not said); refuses a value the scheme cannot take."""
+    return scoring.score(scheme, {k: stored_value(v) for k, v in values.items()}, basic=basic,
+                         level=level or None)

@@ -8,11 +8,12 @@ registry and the institutions service for them on the caller's behalf.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlmodel import Session
 
 from services.evaluation import domain, scoring, store
-from services.evaluation.facts import EngagementStanding, UnitFact
+from services.evaluation.facts import EngagementStanding, UnitFact, VetoFact
 from services.evaluation.handlers.common import authorize_on, draft, load
 from services.evaluation.schemes import get_scheme
 from services.evaluation.store import Evaluation
@@ -24,12 +25,14 @@ from services.kernel.runtime import Runtime, create_once
 
 def create(rt: Runtime, *, ident: Identity, tenant: str, unit: UnitFact, scheme_id: str,
            scheme_version: int, request_id: str, assisted_by: str,
-           engagement: EngagementStanding | None = None) -> Evaluation:
+           engagement: EngagementStanding | None = None, level: str = "") -> Evaluation:
     """A self-evaluation of ``unit`` (as the registry gave it) under a pinned scheme version, or,
     with ``engagement`` (as the institutions service gave it), the engaged institution's. A
     retried create (same caller, same ``request_id``) returns the first draft, and an engagement
     has one evaluation. The institution must be independent of whoever helped write the unit's
-    self-evaluations as they are now (it, or one party with it, may not have)."""
+    self-evaluations as they are now (it, or one party with it, may not have). ``level`` (市级 /
+    省级 / 国家级, or "" not said) sets the pass mark; an institution's evaluation is for its
+    engagement's level."""
     if engagement is None:
         authorize(ident, tenant, domain.OWN, location=unit.location, org=unit.uscc, write=True)
     else:
@@ -41,6 +44,8 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: UnitFact, scheme_
     refuse(range_refusal(scheme_version, "scheme_version", 1, MAX_VERSION, zero_means_default=True))
     scheme = get_scheme(scheme_id, scheme_version or None)
     refuse(domain.scheme_refusal(scheme, unit))
+    refuse(domain.level_refusal(level, engagement))
+    applied = domain.applied_level(level, engagement)
     new = domain.new_draft(unit=unit, scheme=scheme, engagement=engagement,
                            request_id=request_id, assisted_by=assisted_by)
 
@@ -56,7 +61,7 @@ def create(rt: Runtime, *, ident: Identity, tenant: str, unit: UnitFact, scheme_
             unit_location=new.unit.location, unit_json=new.unit.as_json(),
             scheme_id=new.scheme_id, scheme_version=new.scheme_version,
             assisted_by=new.assisted_by, path=new.path, institution_uscc=new.institution_uscc,
-            engagement_id=new.engagement_id, request_id=new.request_id,
+            engagement_id=new.engagement_id, request_id=new.request_id, level=applied,
             created_by=ident.subject, created_at=clock.now())
         s.add(evaluation)
         return evaluation
@@ -113,15 +118,18 @@ def set_values(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
         return evaluation
 
 
-def preview(rt: Runtime, *, ident: Identity, tenant: str,
-            evaluation_id: str) -> tuple[Evaluation, scoring.Result]:
-    """The score as the data stand now, every point explained; nothing is stored."""
+def preview(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
+            veto: VetoFact) -> tuple[Evaluation, dict[str, Any]]:
+    """The score as the data stand now, every point explained, with the declarations the
+    registry's veto check (``veto``, as of today) contradicts; nothing is stored."""
     with rt.db.session(tenant) as s:
         evaluation = load(s, ident, tenant, evaluation_id)
-    return evaluation, score_held(evaluation)
+    found = domain.contradictions(json.loads(evaluation.basic_json), veto)
+    return evaluation, domain.scored(score_held(evaluation), found)
 
 
 def score_held(evaluation: Evaluation) -> scoring.Result:
     """The evaluation's data scored under the version it is pinned to."""
     return domain.score(get_scheme(evaluation.scheme_id, evaluation.scheme_version),
-                        json.loads(evaluation.values_json), json.loads(evaluation.basic_json))
+                        json.loads(evaluation.values_json), json.loads(evaluation.basic_json),
+                        level=evaluation.level)

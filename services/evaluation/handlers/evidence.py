@@ -1,4 +1,5 @@
-"""Evidence (证明材料): files backing an indicator of a draft, stored once by their sha256."""
+"""Evidence (证明材料): uploads backing an indicator of a draft, each under its own name and
+uploader, the bytes stored once by their sha256."""
 
 from __future__ import annotations
 
@@ -22,22 +23,22 @@ def evidence(rt: Runtime, *, tenant: str,
 def add_evidence(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
                  indicator_id: str, filename: str, content_type: str,
                  content: bytes) -> EvidenceLink:
-    """Store a file once by its sha256 and link it to an indicator of a draft; the same file
-    given again for the same indicator is the link already there."""
+    """Keep an upload to an indicator of a draft under its own name, uploader and time, its bytes
+    stored once by their sha256 (the same bytes under another name, or for another indicator,
+    are another upload of the one blob). The same bytes under the same name for the same
+    indicator are the same upload, a retry: the link already there, its first uploader kept."""
     accepted = domain.evidence_file(filename=filename, content_type=content_type,
                                     content=content, limits=domain.evidence_rules())
     with rt.db.session(tenant, write=True) as s:
         evaluation = draft(s, ident, tenant, evaluation_id)
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
         refuse(domain.unknown_indicator(scheme, indicator_id))
-        if s.get(EvidenceBlob, accepted.sha256) is None:
-            s.add(EvidenceBlob(sha256=accepted.sha256, size=accepted.size,
-                               content_type=accepted.content_type, content=content,
-                               created_at=clock.now()))
-        link = s.get(EvidenceLink, (evaluation.id, indicator_id, accepted.sha256))
-        if link is None:
-            link = EvidenceLink(evaluation_id=evaluation.id, indicator_id=indicator_id,
-                                sha256=accepted.sha256, filename=accepted.filename,
-                                uploaded_by=ident.subject, uploaded_at=clock.now())
-            s.add(link)
-        return link
+        now = clock.now()
+        return store.keep_upload(
+            session=s,
+            blob=EvidenceBlob(sha256=accepted.sha256, size=accepted.size,
+                              content_type=accepted.content_type, content=content,
+                              created_at=now),
+            link=EvidenceLink(evaluation_id=evaluation.id, indicator_id=indicator_id,
+                              sha256=accepted.sha256, filename=accepted.filename,
+                              uploaded_by=ident.subject, uploaded_at=now))

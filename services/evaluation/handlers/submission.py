@@ -1,18 +1,21 @@
-"""Submission (提交): the evaluation frozen, scored, its report kept and announced; and the
-report read back as JSON, printable HTML or PDF."""
+"""Submission (提交): the evaluation frozen, scored, its report signed, kept and announced; the
+report read back as JSON, printable HTML or PDF; and any report checked against the published
+report keys (public)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from generated.events.v1 import events_pb2 as ev
-from services.evaluation import domain, report, scoring, store
+from services.evaluation import domain, report, store
 from services.evaluation.facts import EngagementStanding, VetoFact
 from services.evaluation.handlers.common import load
 from services.evaluation.handlers.drafts import score_held
-from services.evaluation.schemes import get_scheme
+from services.evaluation.schemes import get_scheme, schemes
 from services.evaluation.store import Evaluation
-from services.kernel import clock
+from services.kernel import clock, signing
 from services.kernel.errors import refuse
 from services.kernel.identity import Identity
 from services.kernel.runtime import Runtime
@@ -27,7 +30,9 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
     now) names a preparer and a reviewer and carries the institution's own claimed score; the
     ``evaluation.scored`` event states its deviation from the platform's. Independence is
     checked again: a self-evaluation of the unit written with the institution's help (or that of
-    one party with it) since the draft was created refuses the submission."""
+    one party with it) since the draft was created refuses the submission. A basic requirement
+    declared met that the veto check's records contradict is flagged in the score and the
+    report. The report is signed with the platform's report key."""
     refuse(domain.institution_submit_refusal(standing, preparer=preparer, reviewer=reviewer,
                                              claimed_total=claimed_total))
     claimed = domain.parse_claimed(claimed_total)
@@ -41,6 +46,8 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
             standing, store.self_helpers(session=s, unit_id=evaluation.unit_id)))
         scheme = get_scheme(evaluation.scheme_id, evaluation.scheme_version)
         result = score_held(evaluation)
+        basic = json.loads(evaluation.basic_json)
+        found = domain.contradictions(basic, veto)
         refs: dict[str, list[dict]] = {}
         for link, _ in store.evidence(session=s, evaluation_id=evaluation.id):
             refs.setdefault(link.indicator_id, []).append(
@@ -50,12 +57,13 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
             evaluation_id=evaluation.id, tenant=tenant, unit=json.loads(evaluation.unit_json),
             scheme=scheme, path=evaluation.path,
             institution=standing.institution.as_report() if standing is not None else None,
-            basic=json.loads(evaluation.basic_json), veto=veto.as_report(), result=result,
+            basic=basic, veto=veto, result=result, contradictions=found,
             evidence=refs, highlights=highlights, preparer=preparer, reviewer=reviewer,
             pledge=pledge, claimed_total=claimed, submitted_at=clock.iso(now)))
+        content = report.sign(content, signing.signer(rt.settings.keys, report.ISSUER))
         decided = domain.verdict(result, veto_applies=veto.vetoed, claimed=claimed)
         evaluation.status, evaluation.submitted_at = "submitted", now
-        evaluation.result_json = json.dumps(scoring.result_dict(result), ensure_ascii=False)
+        evaluation.result_json = json.dumps(domain.scored(result, found), ensure_ascii=False)
         evaluation.total = str(decided.total)
         evaluation.vetoed = decided.vetoed
         evaluation.passed = decided.passed
@@ -77,11 +85,33 @@ def submit(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str, vet
 
 
 def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
-              fmt: str) -> tuple[bytes, str, str]:
+              fmt: str) -> tuple[bytes, str, str, Mapping[str, Any]]:
     """The submitted evaluation's report as JSON, printable HTML or PDF: its bytes, content
-    type and content hash (the same whatever the format)."""
+    type, content hash (the same whatever the format) and signature block ({} before reports
+    were signed). A report of format 1 does not state whether its scheme version has provisional
+    figures: its HTML and PDF take the mark from the pinned version, outside the hash."""
     with rt.db.session(tenant) as s:
         evaluation = load(s, ident, tenant, evaluation_id)
     refuse(domain.report_refusal(status=evaluation.status, evaluation_id=evaluation_id, fmt=fmt))
-    body, kind = report.render(json.loads(evaluation.report_json), fmt)
-    return body, kind, evaluation.report_hash
+    content = json.loads(evaluation.report_json)
+    # a version no longer held cannot vouch for its figures: its report keeps the mark
+    pinned = schemes().get((evaluation.scheme_id, evaluation.scheme_version))
+    provisional = None if "provisional" in content else pinned is None or pinned.provisional
+    body, kind = report.render(content, fmt, provisional=provisional)
+    signature = content.get("signature")
+    return body, kind, evaluation.report_hash, signature if isinstance(signature, dict) else {}
+
+
+def verify_report(rt: Runtime, *, ident: Identity, tenant: str,
+                  content: bytes) -> report.Verification:
+    """Whether ``content`` (a report as JSON, or its PDF) is one the platform signed and
+    unchanged since, checked against the report keys published now. Open to anyone."""
+    keys = signing.load(rt.settings.keys, report.ISSUER, public_only=True)
+    return report.verify(content, keys.public)
+
+
+def report_keys(rt: Runtime, *, ident: Identity, tenant: str) -> tuple[str, dict[str, str]]:
+    """The key reports are signed with now, and the public half of every report key still
+    published (key id → PEM): what anyone needs to verify a report offline."""
+    active = signing.signer(rt.settings.keys, report.ISSUER).active_kid
+    return active, signing.load(rt.settings.keys, report.ISSUER, public_only=True).public_pems()

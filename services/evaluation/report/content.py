@@ -1,33 +1,43 @@
 """The report's content (评价报告内容) and its content hash (SPEC §4, §13).
 
-``build_report`` turns a scored evaluation into plain JSON-able data: unit identity (单位信息),
-scheme version (评价方案及版本), the two paths (自评价 / 第三方机构评价), basic requirements
-(基本要求) met or not, the veto check (否决条件核查), every indicator with its evidence references
-(证明材料), category and total scores, the institution's claimed score and its deviation, highlights
-(亮点, ≤ 100 characters), preparer (编制人) and reviewer (审核人), the integrity pledge (诚信承诺)
-and ``content_hash``: sha256 over the RFC 8785 canonical JSON of everything else (SPEC §13).
+``build_report`` turns a scored evaluation into plain JSON-able data: unit identity (单位信息,
+its location and industry by name as well as code), scheme version (评价方案及版本), the level
+applied for (申报级别), the two paths (自评价 / 第三方机构评价), basic requirements (基本要求) met
+or not, the veto check (否决条件核查) with each record in words, declarations the registry
+contradicts, every indicator with its evidence references (证明材料) and the names of its
+provisional figures, category and total scores, the institution's claimed score and its
+deviation, highlights (亮点, ≤ 100 characters), preparer (编制人) and reviewer (审核人), the
+integrity pledge (诚信承诺) and ``content_hash``: sha256 over the RFC 8785 canonical JSON of
+everything else but the ``signature`` block (SPEC §13), which is added over the hash once signed.
 
 Numbers are strings with (at least) two decimals and never rounded here, so the hash is exact and
-survives any JSON round trip.
+survives any JSON round trip. A report of format 1 (before the level, names and signatures) stays
+readable: the renderings take both.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
 import rfc8785
 
 from services.evaluation import domain
-from services.evaluation.facts import UnitFact
+from services.evaluation.domain import Contradiction
+from services.evaluation.facts import UnitFact, VetoFact
 from services.evaluation.schemes import Scheme
 from services.evaluation.scoring import CENT, IndicatorScore, Result
 from services.kernel.errors import invalid, refuse
+from services.kernel.industries import industry_name
+from services.kernel.tenancy import division
 
-FORMAT = "greenladder.evaluation-report/1"
+FORMAT = "greenladder.evaluation-report/2"
+FORMAT_1 = "greenladder.evaluation-report/1"
+FORMATS = (FORMAT_1, FORMAT)
+UNHASHED = ("content_hash", "signature")   # what the hash does not cover
 HIGHLIGHTS_MAX = domain.HIGHLIGHTS_MAX
 PATHS = domain.PATHS
 
@@ -44,8 +54,7 @@ class ReportInput:
     path: str                                 # "self" 自评价 | "institution" 第三方机构评价
     institution: Mapping[str, Any] | None     # uscc, name, legal_representative, address
     basic: Mapping[str, bool]                 # basic requirement id → met
-    veto: Mapping[str, Any]                   # vetoed, on, conditions: [{condition, code,
-                                              #   title, records: [text]}] (VetoFact.as_report)
+    veto: VetoFact                            # the registry's veto check at submission
     result: Result
     evidence: Mapping[str, Sequence[Mapping[str, str]]]  # indicator id → [{sha256, filename}]
     highlights: str
@@ -54,6 +63,7 @@ class ReportInput:
     pledge: bool
     claimed_total: Decimal | None
     submitted_at: str
+    contradictions: Sequence[Contradiction] = ()   # declarations the registry contradicts
     scheme_id: str | None = None
     scheme_version: int | None = None
     scheme_title_zh: str | None = None
@@ -69,7 +79,7 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
     _agree(inp)
 
     name = f"{scheme.id} v{scheme.version}"
-    requirements = {r.id for r in scheme.basic_requirements}
+    requirements = {r.id: r for r in scheme.basic_requirements}
     for key in inp.basic:
         if key not in requirements:
             raise invalid("value.unknown_requirement", scheme=name, id=key)
@@ -78,32 +88,40 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         if key not in indicator_ids:
             raise invalid("value.unknown_indicator", scheme=name, id=key)
 
-    vetoed = bool(inp.veto.get("vetoed"))
+    veto = inp.veto
+    contradicted = {c.requirement for c in inp.contradictions}
     claimed = inp.claimed_total
     content: dict[str, Any] = {
         "format": FORMAT,
         "evaluation_id": inp.evaluation_id,
         "tenant": inp.tenant,
-        "unit": {key: _text(inp.unit.get(key)) for key in UnitFact.REPORTED},
+        "unit": _unit(inp.unit),
         "scheme": {"id": scheme.id, "version": scheme.version, "title_zh": scheme.title_zh,
                    "title_en": scheme.title_en},
         "level": result.level,
+        "provisional": result.provisional,
         "path": inp.path,
         "institution": None if inp.institution is None else {
             key: _text(inp.institution.get(key))
             for key in ("uscc", "name", "legal_representative", "address")},
         "basic_requirements": [
             {"id": r.id, "text_zh": r.text_zh, "text_en": r.text_en,
-             "met": inp.basic.get(r.id) is True}
+             "met": inp.basic.get(r.id) is True, "contradicted": r.id in contradicted}
             for r in scheme.basic_requirements],
         "veto": {
-            "vetoed": vetoed,
-            "on": _text(inp.veto.get("on")),
+            "vetoed": veto.vetoed,
+            "on": veto.on,
             "conditions": [
-                {"condition": c.get("condition"), "code": _text(c.get("code")),
-                 "title": _text(c.get("title")), "records": [str(r) for r in c.get("records", ())]}
-                for c in inp.veto.get("conditions", ())],
+                {"condition": c.condition, "code": c.code, "title_zh": c.title_zh or c.title,
+                 "title_en": c.title_en or c.title,
+                 "records": [asdict(r) for r in c.records]}
+                for c in veto.conditions],
         },
+        "contradictions": [
+            {"requirement": c.requirement, "text_zh": requirements[c.requirement].text_zh,
+             "text_en": requirements[c.requirement].text_en,
+             "records": [asdict(r) for r in c.records]}
+            for c in inp.contradictions if c.requirement in requirements],
         "indicators": [_indicator(line, inp.evidence.get(line.id, ()))
                        for line in result.indicators],
         "categories": [
@@ -117,7 +135,7 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         "failed_required": list(result.failed_required),
         "missing": list(result.missing),
         # 结论: the score alone (passed) is not the verdict when a veto condition applies
-        "conclusion": ("vetoed" if vetoed or result.vetoed
+        "conclusion": ("vetoed" if veto.vetoed or result.vetoed
                        else "passed" if result.passed else "failed"),
         "claimed_total": None if claimed is None else amount(claimed),
         "deviation": None if claimed is None else amount(claimed - result.total),
@@ -132,8 +150,9 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
 
 
 def content_hash(report: Mapping[str, Any]) -> str:
-    """sha256 hex of the RFC 8785 canonical JSON of ``report`` without ``content_hash``."""
-    body = {key: value for key, value in report.items() if key != "content_hash"}
+    """sha256 hex of the RFC 8785 canonical JSON of ``report`` without ``content_hash`` and the
+    ``signature`` block (which is made over the hash)."""
+    body = {key: value for key, value in report.items() if key not in UNHASHED}
     return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
 
 
@@ -144,7 +163,7 @@ def verify_hash(report: Mapping[str, Any]) -> bool:
         return False
     try:
         return content_hash(report) == stated
-    except (TypeError, ValueError):  # not JSON any more: tampered
+    except (TypeError, ValueError, rfc8785.CanonicalizationError):  # not JSON any more: tampered
         return False
 
 
@@ -161,6 +180,24 @@ def amount(number: Decimal) -> str:
         return format(number, "f")
 
 
+def place_name(code: str) -> str:
+    """A GB/T 2260 code in words, province to county (320115 → 江苏省南京市江宁区); a county the
+    shipped data lacks is named as far as its prefecture; "" for a code it does not know."""
+    names: list[str] = []
+    found = division(code) or division(code[:4] + "00") if code else None
+    while found is not None:
+        names.append(found.name_zh)
+        found = division(found.parent) if found.parent else None
+    return "".join(reversed(names))
+
+
+def _unit(unit: Mapping[str, Any]) -> dict[str, str]:
+    out = {key: _text(unit.get(key)) for key in UnitFact.REPORTED}
+    out["location_name"] = place_name(out["location"])
+    out["industry_name"] = industry_name(out["industry"])
+    return out
+
+
 def _indicator(line: IndicatorScore, refs: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     value = line.value
     return {
@@ -169,11 +206,18 @@ def _indicator(line: IndicatorScore, refs: Sequence[Mapping[str, str]]) -> dict[
         "value": amount(value) if isinstance(value, Decimal) else value,
         "unit": line.unit,
         "yearly": [amount(year) for year in line.yearly],
+        "basis": None if line.basis is None else amount(line.basis),
+        "tier": line.tier,
+        "products": [{"name": p.name, "amount": amount(p.amount), "unit": p.unit,
+                      "standard": p.standard, "grade1": amount(p.grade1),
+                      "grade2": amount(p.grade2), "weight": amount(p.weight),
+                      "points": amount(p.points)} for p in line.products],
         "rule_zh": line.rule_zh, "rule_en": line.rule_en,
         "baseline": None if line.baseline is None else amount(line.baseline),
         "leading": None if line.leading is None else amount(line.leading),
         "points": amount(line.points), "max": amount(line.max_points),
         "missing": line.missing,
+        "provisional": list(line.provisional),
         # sorted: the report does not depend on the order the store returns files in
         "evidence": sorted(({"sha256": str(r["sha256"]), "filename": str(r["filename"])}
                             for r in refs), key=lambda r: (r["sha256"], r["filename"])),

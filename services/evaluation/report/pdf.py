@@ -1,45 +1,83 @@
-"""The report as an A4 PDF (reportlab), reproducible byte for byte."""
+"""The report as an A4 PDF (reportlab), reproducible byte for byte, readable anywhere (its font is
+embedded: ``font.py``) and verifiable alone (the signed JSON report is attached to it)."""
 
 from __future__ import annotations
 
 import html
+import io
+import json
+import threading
 from collections.abc import Mapping
-from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+from services.evaluation.report import font, wording
 from services.evaluation.report.content import verify_hash
 from services.evaluation.report.wording import (
     PLEDGE,
+    PROVISIONAL,
+    PROVISIONAL_MEANS,
+    SIGNATURE_NOTE,
     TITLE,
+    contradiction_lines,
     head_rows,
+    is_provisional,
+    provisional_figures,
     shown_value,
+    signature_rows,
     signoff_rows,
     summary_rows,
     veto_lines,
 )
 
-PDF_FONT = "STSong-Light"  # reportlab's built-in CID font: no font file, the viewer has the glyphs
+PDF_FONT = "GreenLadderReport"     # the embedded Noto Sans CJK SC subset, as reportlab knows it
+ATTACHMENT = "report.json"          # the signed JSON report, attached to the PDF
+# Every character the report's labels can print is in these sources (and ASCII): the font is cut
+# down to them and to the report's own text.
+_LABELS = frozenset(Path(__file__).read_text("utf-8") + Path(wording.__file__).read_text("utf-8")
+                    + "".join(chr(c) for c in range(32, 127)))
+# reportlab keeps fonts in one registry per process: one PDF is built at a time
+_BUILDING = threading.Lock()
 
 
-def render_pdf(report: Mapping[str, Any]) -> bytes:
-    """The report as an A4 PDF (reportlab platypus), Chinese in the STSong-Light CID font, page
-    numbers and the content hash in every page's footer. Byte-identical for the same report."""
+def report_json(report: Mapping[str, Any]) -> bytes:
+    """The report as its JSON rendering (what ``format=json`` answers, and the PDF attaches)."""
+    return json.dumps(report, ensure_ascii=False, indent=2).encode()
+
+
+def render_pdf(report: Mapping[str, Any], *, provisional: bool | None = None) -> bytes:
+    """The report as an A4 PDF (reportlab platypus): Chinese in the embedded Noto Sans CJK SC
+    subset, page numbers and the content hash in every page's footer, the signature on the last
+    page and the JSON report attached. Byte-identical for the same report. ``provisional``: the
+    mark of a format-1 report, from its pinned scheme version."""
+    body = report_json(report)
+    with _BUILDING:
+        pdf = _layout(report, provisional=provisional,
+                      chars=_LABELS | frozenset(body.decode()))
+    return _attach(pdf, body)
+
+
+def _layout(report: Mapping[str, Any], *, provisional: bool | None,
+            chars: frozenset[str]) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    # registered again for each PDF, under one name: only this report's font stays in memory
+    pdfmetrics.registerFont(TTFont(PDF_FONT, io.BytesIO(font.truetype(chars))))
     base = ParagraphStyle("gl", fontName=PDF_FONT, fontSize=9, leading=12, wordWrap="CJK")
     small = ParagraphStyle("gl-small", parent=base, fontSize=7, leading=9, textColor=colors.grey)
     title = ParagraphStyle("gl-title", parent=base, fontSize=16, leading=22, alignment=1)
     heading = ParagraphStyle("gl-h", parent=base, fontSize=11, leading=16, spaceBefore=8,
                              spaceAfter=3)
+    banner = ParagraphStyle("gl-banner", parent=base, fontSize=9, leading=13,
+                            textColor=colors.HexColor("#aa6600"), borderColor=colors.HexColor(
+                                "#aa6600"), borderWidth=1.5, borderPadding=5, spaceAfter=8)
     e = _xml
 
     def p(zh: Any, en: Any = "") -> Paragraph:
@@ -64,16 +102,27 @@ def render_pdf(report: Mapping[str, Any]) -> bytes:
 
     story: list[Any] = [Paragraph(f'{e(TITLE[0])}<br/><font size="9">{e(TITLE[1])}</font>', title),
                         Spacer(1, 4 * mm)]
+    if is_provisional(report, provisional):
+        story.append(Paragraph(
+            f'<font size="13">{e(PROVISIONAL[0])} / {e(PROVISIONAL[1])}</font><br/>'
+            f"{e(PROVISIONAL_MEANS[0])}<br/><font size=\"7\">{e(PROVISIONAL_MEANS[1])}</font>",
+            banner))
     if not verify_hash(report):
         story.append(p("内容哈希与报告内容不符", "The content hash does not match the content"))
     story += [h("基本信息", "Particulars"), facts(head_rows(report)),
               h("基本要求", "Basic requirements (one-vote veto)"),
               table([[p("要求", "Requirement"), p("是否满足", "Met")]]
                     + [[p(r["text_zh"], r["text_en"]),
-                        p(*(("满足", "met") if r["met"] else ("不满足", "not met")))]
-                       for r in report["basic_requirements"]], [150, 30]),
+                        p(*(("满足，但与登记记录不符", "met, contradicted by the registry")
+                            if r["met"] and r.get("contradicted") else ("满足", "met")
+                            if r["met"] else ("不满足", "not met")))]
+                       for r in report["basic_requirements"]], [140, 40]),
               h("否决条件核查", "Veto check")]
     story += [p(zh, en) for zh, en in veto_lines(report)]
+    contradictions = contradiction_lines(report)
+    if contradictions:
+        story.append(h("与登记记录不符的声明", "Declarations the registry contradicts"))
+        story += [p(zh, en) for zh, en in contradictions]
 
     story += [h("一级指标得分", "Category scores"),
               table([[p("一级指标", "Category"), p("得分", "Points"), p("满分", "Max")]]
@@ -90,14 +139,21 @@ def render_pdf(report: Mapping[str, Any]) -> bytes:
         refs = Paragraph("<br/>".join(f"{e(r['filename'])} sha256:{e(r['sha256'])}"
                                       for r in line["evidence"]) or "—", small)
         bounds = "—" if line["baseline"] is None else f"{line['baseline']} / {line['leading']}"
-        rows.append([[p(line["name_zh"], line["name_en"]), rule], p(*shown_value(line)),
+        mark_zh, mark_en = provisional_figures(line)
+        name = [p(line["name_zh"], line["name_en"])]
+        if mark_zh:
+            name.append(Paragraph(f'<font color="#aa6600">{e(mark_zh)} / {e(mark_en)}</font>',
+                                  small))
+        rows.append([[*name, rule], p(*shown_value(line)),
                      p(bounds), p(f"{line['points']} / {line['max']}"), refs])
     story += [h("二级指标", "Indicators"), table(rows, [76, 28, 24, 20, 32])]
 
     story += [h("评价结果", "Result"), facts(summary_rows(report)),
               h("亮点", "Highlights"), p(report["highlights"] or "—"),
               h("编制与承诺", "Sign-off and pledge"), facts(signoff_rows(report)),
-              Spacer(1, 2 * mm), p(*PLEDGE)]
+              Spacer(1, 2 * mm), p(*PLEDGE),
+              h("内容哈希与签名", "Content hash and signature"), facts(signature_rows(report)),
+              Paragraph(e(SIGNATURE_NOTE[0]) + "<br/>" + e(SIGNATURE_NOTE[1]), small)]
 
     digest = str(report.get("content_hash", ""))
 
@@ -108,12 +164,23 @@ def render_pdf(report: Mapping[str, Any]) -> bytes:
         canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"第 {doc.page} 页 Page {doc.page}")
         canvas.restoreState()
 
-    out = BytesIO()
+    out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=15 * mm, bottomMargin=18 * mm, invariant=True,
                             title=f"{TITLE[0]} {report['unit']['name']}",
-                            subject=digest, creator="GreenLadder")
+                            subject=digest, creator="GreenLadder", initialFontName=PDF_FONT)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()
+
+
+def _attach(pdf: bytes, body: bytes) -> bytes:
+    """``pdf`` with ``body`` attached as ``report.json`` (an embedded file)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    writer.add_attachment(ATTACHMENT, body)
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
 
 

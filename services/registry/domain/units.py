@@ -81,7 +81,7 @@ def check_industry(kind: str, industry: str) -> str:
     if division is None:
         raise invalid("unit.industry_unknown", value=industry)
     if kind == "factory" and not 13 <= int(industry[:2]) <= 43:
-        raise invalid("unit.not_manufacturing", value=industry, division=division["name_zh"])
+        raise invalid("unit.not_manufacturing", value=industry, division=division.name_zh)
     return industry
 
 
