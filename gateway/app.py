@@ -142,6 +142,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(institutions.router)
     app.include_router(institutions.public)
     app.include_router(views.router)
-    app.add_middleware(Middleware, limits=BodyLimits(settings.max_body_bytes,
-                                                     evaluation.BODY_LIMITS))
+    app.add_middleware(Middleware, limits=BodyLimits(
+        settings.max_body_bytes, (*evaluation.BODY_LIMITS, *public.BODY_LIMITS)))
     return app

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import jwt
 from sqlmodel import Session, select
@@ -26,9 +28,20 @@ from services.kernel.db import Database
 from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import Grant, Identity, issue_internal_token
 from services.kernel.signing import KeyRing
+from services.kernel.telemetry import log
 from services.kernel.tenancy import NATIONAL
 
 API_AUDIENCE = "gl-api"
+logger = logging.getLogger("greenladder.gateway.auth")
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the token, whose it is, and when it stops working."""
+
+    token: str
+    account: Account
+    expires_at: datetime
 
 
 class Auth:
@@ -53,13 +66,19 @@ class Auth:
 
     # --- who is calling -------------------------------------------------------------------------
 
-    def login(self, username: str, password: str, client: str = "") -> tuple[str, Account]:
-        """A login token for a person's account; failures are throttled (``throttle``): the
-        attempt is counted before the password is evaluated, so concurrent wrong passwords are
-        refused once the bound is reached, and given back when the password matched."""
+    def login(self, username: str, password: str, client: str = "") -> Login:
+        """A login token for a person's account and when it expires; failures are throttled
+        (``throttle``): the attempt is counted before the password is evaluated, so concurrent
+        wrong passwords are refused once the bound is reached, and given back when the password
+        matched. Refused logins and lock-outs are logged (never the password)."""
         username = username.strip()
         keys = self.throttle.keys(username, client)
-        attempt = self.throttle.reserve(keys)
+        try:
+            attempt = self.throttle.reserve(keys)
+        except DomainError:
+            log(logger, "login locked out", logging.WARNING, username=username[:100],
+                client=client)
+            raise
         try:
             with self.session() as s:
                 account = s.exec(select(Account).where(Account.username == username)).first()
@@ -70,17 +89,22 @@ class Auth:
             self.throttle.release(attempt)  # not evaluated: not a failed password
             raise
         if account is None or not matches:
+            log(logger, "login refused", logging.WARNING, username=username[:100],
+                client=client, known=account is not None)
             raise DomainError("auth.bad_credentials", Kind.UNAUTHENTICATED)
         self.throttle.release(attempt)
         if account.status != "active":
+            log(logger, "login refused", logging.WARNING, username=username[:100],
+                client=client, known=True, status=account.status)
             raise DomainError("auth.account_disabled", Kind.FORBIDDEN)
         now = clock.now()
+        expires = now + timedelta(hours=self.session_hours)
         token = self.ring.sign_jwt({
             "iss": self.ring.issuer, "aud": API_AUDIENCE, "sub": account.id,
             "ver": account.token_version, "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=self.session_hours)).timestamp()),
+            "exp": int(expires.timestamp()),
         })
-        return token, account
+        return Login(token=token, account=account, expires_at=expires)
 
     def cached_bearer(self, token: str) -> Identity | None:
         """The identity behind a login token, when everything about it is cached and fresh."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from gateway.deps import AccountsDep, AuthDep, UserDep
 from gateway.routes._common import ERRORS, ErrorBody, reply
 from gateway.schemas import Strict
+from services.kernel import clock
 from services.kernel.clock import iso
 from services.kernel.identity import ANONYMOUS, Grant
 
@@ -64,6 +65,8 @@ class ApiKeyIn(BaseModel):
 class LoggedIn(Strict):
     access_token: str
     token_type: str = Field(description="always bearer")
+    expires_at: str = Field(description="when the token stops working (ISO 8601, China time)")
+    expires_in: int = Field(ge=0, le=2**31 - 1, description="seconds from now until then")
     account_id: str
     grants: list[dict[str, str]] = Field(
         description="verified grants as token claims: r role, t tenant, c city, o org "
@@ -149,9 +152,12 @@ def _account(account, grants) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                  "model": ErrorBody, "description": "too many failed attempts; try again later"}})
 async def login(body: LoginIn, auth: AuthDep, request: Request) -> JSONResponse:
     client = request.client.host if request.client else ""
-    token, account = await asyncio.to_thread(auth.login, body.username, body.password, client)
-    ident = await asyncio.to_thread(auth.identity, account.id)
-    return reply({"access_token": token, "token_type": "bearer", "account_id": account.id,
+    done = await asyncio.to_thread(auth.login, body.username, body.password, client)
+    ident = await asyncio.to_thread(auth.identity, done.account.id)
+    return reply({"access_token": done.token, "token_type": "bearer",
+                  "expires_at": iso(done.expires_at),
+                  "expires_in": int((done.expires_at - clock.now()).total_seconds()),
+                  "account_id": done.account.id,
                   "grants": [g.as_claim() for g in ident.grants]})
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from gateway.deps import TenantDep
 from gateway.limits import MULTIPART_FRAMING, RouteLimit
 from gateway.routes._common import ERRORS, ErrorBody, as_json, reply, streamed
+from gateway.routes._rescoring import RescoreTally
 from gateway.schemas import model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from services.kernel.errors import MAX_VERSION
@@ -59,13 +60,20 @@ OPTIONAL_DECIMAL = r"^([+-]?(\d+\.?\d*|\.\d+))?$"
 Number = Annotated[str, StringConstraints(pattern=DECIMAL, max_length=40)]
 
 
+# a product's name, unit and standard: printable text on one line (no control characters)
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class ProductIn(BaseModel):
     """One product of a per-product indicator, against the mandatory standard that applies."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     amount: str = Field(pattern=DECIMAL, max_length=40)
-    unit: str = Field(min_length=1, max_length=32)
-    standard: str = Field(min_length=1, max_length=100, description="e.g. GB 21256-2013")
+    unit: str = Field(min_length=1, max_length=32, pattern=PRINTABLE,
+                      description="the unit of the product's standard (e.g. kgce/t); products "
+                                  "under different standards may differ")
+    standard: str = Field(min_length=1, max_length=100, pattern=PRINTABLE,
+                          description="e.g. GB 21256-2013")
     grade1: str = Field(pattern=DECIMAL, max_length=40, description="1级: the leading value")
     grade2: str = Field(pattern=DECIMAL, max_length=40, description="2级: the baseline")
     weight: str = Field(pattern=DECIMAL, max_length=40,
@@ -83,9 +91,11 @@ class ValueIn(BaseModel):
                                  description="parks: oldest first")
     basis: str = Field("", pattern=OPTIONAL_DECIMAL, max_length=40,
                        description="a tiered indicator: the figure that picks its tier "
-                                   "(e.g. annual energy use in tce)")
+                                   "(e.g. annual energy use in tce; not negative), sent with "
+                                   "the amount")
     products: list[ProductIn] = Field(default_factory=list, max_length=3,
-                                      description="a per-product indicator: at most 3 products")
+                                      description="a per-product indicator: at most 3 products, "
+                                                  "instead of an amount (not with one)")
 
 
 class ValuesIn(BaseModel):
@@ -175,7 +185,10 @@ async def add_evidence(evaluation_id: str, call: TenantDep, indicator_id: str = 
 
 
 @router.get("/evaluations/{evaluation_id}/score", response_model=Evaluation,
-            summary="The score as the data stand now, every point explained")
+            summary="The score as the data stand now, every point explained",
+            description="A draft is scored as its data stand now, against the registry's veto "
+                        "check of today; a submitted evaluation answers the score kept at "
+                        "submission (never computed again).")
 async def preview(evaluation_id: str, call: TenantDep) -> JSONResponse:
     request = pb.GetEvaluationRequest(evaluation_id=evaluation_id)
     return reply(evaluation_json(await call.evaluation.PreviewScore(request)))
@@ -213,27 +226,6 @@ class RescoreIn(BaseModel):
 
 # However many evaluations are held, the rows stream through: the deadline bounds the whole stream.
 RESCORE_TIMEOUT = 600.0
-
-
-class RescoreTally:
-    """The counters of a re-scoring, added up as its rows pass through."""
-
-    def __init__(self) -> None:
-        self.evaluations = 0
-        self.now_below_mark = 0
-        self.fell_by_indicator: dict[str, int] = {}
-
-    def add(self, row: pb.RescoreRow) -> None:
-        self.evaluations += 1
-        self.now_below_mark += row.now_below_mark
-        for change in row.changes:
-            if change.fell:
-                self.fell_by_indicator[change.indicator_id] = (
-                    self.fell_by_indicator.get(change.indicator_id, 0) + 1)
-
-    def closing(self) -> dict[str, Any]:
-        return {"evaluations": self.evaluations, "now_below_mark": self.now_below_mark,
-                "fell_by_indicator": self.fell_by_indicator}
 
 
 @router.post("/schemes/{scheme_id}/rescore", response_model=model_of(pb.RescoreResponse),

@@ -4,14 +4,20 @@ service's: asked for the anonymous public, like the institutions directory)."""
 
 from __future__ import annotations
 
+import asyncio
+
+import grpc
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import Field
 
 from gateway.deps import PublicDep
-from gateway.routes._common import ERRORS, as_json, reply
+from gateway.limits import MULTIPART_FRAMING, RouteLimit
+from gateway.routes._common import ERRORS, ErrorBody, as_json, reply
 from gateway.schemas import Strict, model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
+from services.kernel.limits import limits
 from services.kernel.tenancy import cities_of, get_tenant, tenants
 from services.kernel.veto import veto_table
 
@@ -51,7 +57,32 @@ class PublicKeys(Strict):
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> dict[str, str]:
+    """Alive: the process answers (a supervisor restarts it when this fails)."""
     return {"status": "ok"}
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(request: Request) -> JSONResponse:
+    """Ready: every service the gateway calls answers its gRPC health check as SERVING (a
+    balancer sends traffic only then). 503 names the ones that do not."""
+    state = request.app.state
+    names = [n for n in ("registry", "evaluation", "institutions") if hasattr(state, n)]
+    checks = await asyncio.gather(*(_serving(getattr(state, n).channel) for n in names))
+    services = dict(zip(names, checks))
+    ready = bool(services) and all(services.values())
+    return JSONResponse({"status": "ready" if ready else "not ready",
+                         "services": {n: "serving" if ok else "unavailable"
+                                      for n, ok in services.items()}},
+                        status_code=200 if ready else 503)
+
+
+async def _serving(channel: grpc.aio.Channel) -> bool:
+    try:
+        answer = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=2)
+    except grpc.RpcError:
+        return False
+    return answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
 @router.get("/api/v1/public/tenants", summary="The 38 tenants (省级主管部门 and the ministry)",
@@ -95,14 +126,31 @@ async def report_keys(call: PublicDep) -> JSONResponse:
     return reply(as_json(await call.evaluation.ListReportKeys(pb.ListReportKeysRequest())))
 
 
-@router.post("/api/v1/public/reports/verify", response_model=model_of(pb.ReportVerification),
-             summary="Check an evaluation report (its PDF or JSON) against the report keys",
-             description="Upload the report as `file` (multipart; the PDF as downloaded, which "
-                         "carries the signed JSON report, or the JSON itself), within the "
-                         "general request limit. `valid` is true for a report the platform "
-                         "signed and nobody changed since; otherwise `reason` says why, as a "
-                         "message code: `report.not_a_report`, `report.hash_mismatch`, "
-                         "`report.unsigned`, `report.unknown_key`, `report.bad_signature`.")
+VERIFY = "/api/v1/public/reports/verify"
+REPORT_MAX_BYTES = limits().report_verify_max_bytes
+# Anyone may verify a report: its body limit is the platform's report figure (the one the
+# evaluation service refuses a file over) plus the multipart framing, far below the general limit.
+BODY_LIMITS = (RouteLimit("POST", VERIFY, figure=REPORT_MAX_BYTES, framing=MULTIPART_FRAMING,
+                          code="request.report_too_large"),)
+
+
+@router.post(VERIFY, response_model=model_of(pb.ReportVerification),
+             summary="Check an evaluation report (its PDF or JSON): signature and pages",
+             description=(
+                 "Upload the report as `file` (multipart; the PDF as downloaded, which carries "
+                 "the signed JSON report, or the JSON itself), at most "
+                 f"{REPORT_MAX_BYTES} bytes ({REPORT_MAX_BYTES / 2**20:g} MiB). `valid` is true "
+                 "for a report the platform signed and nobody changed since — for a PDF, also "
+                 "only when its pages are byte for byte the platform's rendering of the signed "
+                 "report (`pages_checked`). Otherwise `reason` says why, as a message code: "
+                 "`report.not_a_report`, `report.hash_mismatch`, `report.unsigned` (a format-1 "
+                 "report, from before signing), `report.unknown_key`, `report.bad_signature`, "
+                 "`report.pdf_altered` (the attached report is genuine, the pages are not). "
+                 "`facts` holds what the signature certifies — unit and USCC, scheme and "
+                 "version, level, total, pass mark, conclusion, provisional mark, submission "
+                 "time — whenever the signature holds; only these facts are certified. "
+                 "`notice_zh`/`notice_en` say in words what was and was not verified."),
+             responses={413: {"model": ErrorBody, "description": "the file is over the limit"}})
 async def verify_report(call: PublicDep, file: UploadFile = File(...)) -> JSONResponse:
     request = pb.VerifyReportRequest(content=await file.read())
     return reply(as_json(await call.evaluation.VerifyReport(request)))

@@ -5,8 +5,13 @@ Their answers become the frozen facts of ``facts.py`` here; no use case sees the
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from typing import Any, TypeVar
 
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from generated.evaluation.v1 import evaluation_pb2_grpc
@@ -14,7 +19,7 @@ from generated.institutions.v1 import institutions_pb2
 from generated.institutions.v1.institutions_pb2_grpc import InstitutionsStub
 from generated.registry.v1 import registry_pb2
 from generated.registry.v1.registry_pb2_grpc import RegistryStub
-from services.evaluation import domain, handlers
+from services.evaluation import domain, handlers, report
 from services.evaluation.facts import (
     UNIT_KEYS,
     EngagementStanding,
@@ -27,10 +32,17 @@ from services.evaluation.facts import (
 from services.evaluation.schemes import schemes
 from services.evaluation.store import Evaluation, EvidenceLink
 from services.kernel.clock import iso
+from services.kernel.identity import current_identity
 from services.kernel.rpc import ServiceClient
 from services.kernel.runtime import Runtime, Servicer
 from services.kernel.tenancy import current_tenant
 from services.kernel.veto import condition_names, kind_names
+
+T = TypeVar("T")
+# Threads of the pool that verifies reports (public) and renders PDFs (up to a few seconds of
+# CPU each): work anyone may ask for waits its turn there, never taking the threads every other
+# call of the service runs on (asyncio's default pool).
+REPORT_WORKERS = 2
 
 
 def view(e: Evaluation, evidence: list, result_json: str = "") -> pb.EvaluationView:
@@ -55,6 +67,13 @@ def veto_record(r: registry_pb2.ComplianceRecord) -> VetoRecord:
                       source=r.source)
 
 
+def verification_view(found: report.Verification) -> pb.ReportVerification:
+    """A report's check: the verdict, and the signed facts when the signature holds."""
+    fields = {k: v for k, v in asdict(found).items() if k != "facts"}
+    facts = None if found.facts is None else pb.SignedFacts(**asdict(found.facts))
+    return pb.ReportVerification(**fields, facts=facts)
+
+
 def evidence_view(link: EvidenceLink, *, size: int, content_type: str) -> pb.Evidence:
     """One upload: its own name, uploader and time; the stored bytes' hash, size and type."""
     return pb.Evidence(sha256=link.sha256, size=size, content_type=content_type,
@@ -68,6 +87,17 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         super().__init__(runtime)
         self.registry = registry
         self.institutions = institutions
+        self.reports = ThreadPoolExecutor(max_workers=REPORT_WORKERS,
+                                          thread_name_prefix="evaluation-reports")
+
+    async def _report_work(self, fn: Callable[..., T], **kwargs: Any) -> T:
+        """A use case verifying a report or rendering a PDF, on the reports' own small pool, as
+        the verified caller in the tenant of the call (like ``_run``). A call abandoned while it
+        waits (its deadline passed) is taken off the queue."""
+        call = functools.partial(fn, self.rt, ident=current_identity(), tenant=current_tenant(),
+                                 **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.reports, contextvars.copy_context().run, call)
 
     async def _view(self, evaluation: Evaluation, result_json: str = "") -> pb.EvaluationView:
         links = await asyncio.to_thread(handlers.evidence, self.rt, tenant=current_tenant(),
@@ -86,7 +116,8 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
             pb.SchemeSummary(id=s.id, version=s.version, title_zh=s.title_zh, title_en=s.title_en,
                              category=s.category, effective_from=s.effective_from.isoformat(),
                              total=str(s.total), pass_mark=str(s.pass_mark.for_level(None)),
-                             definition_json=s.model_dump_json(), provisional=s.provisional)
+                             definition_json=json.dumps(s.definition(), ensure_ascii=False),
+                             provisional=s.provisional)
             for _, s in sorted(schemes().items())
         ])
 
@@ -171,6 +202,8 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
 
     async def PreviewScore(self, r, context):  # type: ignore[no-untyped-def]
         current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
+        if not domain.scored_live(status=current.status):
+            return await self._view(current)  # the score kept at submission: no veto asked
         evaluation, scored = await self._run(handlers.preview, evaluation_id=r.evaluation_id,
                                              veto=await self._veto(current.unit_id))
         return await self._view(evaluation, json.dumps(scored, ensure_ascii=False))
@@ -186,15 +219,17 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         return await self._view(evaluation)
 
     async def GetReport(self, r, context):  # type: ignore[no-untyped-def]
-        body, kind, digest, signature = await self._run(
-            handlers.report_of, evaluation_id=r.evaluation_id, fmt=r.format or "json")
+        fmt = r.format or "json"
+        run = self._report_work if fmt == "pdf" else self._run
+        body, kind, digest, signature = await run(
+            handlers.report_of, evaluation_id=r.evaluation_id, fmt=fmt)
         return pb.Report(content=body, content_type=kind, content_hash=digest,
                          key_id=str(signature.get("key_id", "")),
                          signature=str(signature.get("signature", "")))
 
     async def VerifyReport(self, r, context):  # type: ignore[no-untyped-def]
-        found = await self._run(handlers.verify_report, content=r.content)
-        return pb.ReportVerification(**asdict(found))
+        found = await self._report_work(handlers.verify_report, content=r.content)
+        return verification_view(found)
 
     async def ListReportKeys(self, r, context):  # type: ignore[no-untyped-def]
         active, keys = await self._run(handlers.report_keys)

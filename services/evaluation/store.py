@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, tuple_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
@@ -108,22 +108,27 @@ class HeldRow(Protocol):
     result_json: str
     vetoed: bool
     level: str
+    submitted_at: datetime
 
 
 def submitted_of(*, session: Session, scheme_id: str, location_prefix: str,
-                 batch: int) -> Iterator[HeldRow]:
-    """The submitted evaluations of a scheme located under ``location_prefix``, in submission
-    order, from one query read ``batch`` rows at a time (a server-side cursor on PostgreSQL):
-    memory holds a batch however many there are. Only the columns re-scoring needs (not the
-    report). The rows are read while ``session`` stays open."""
+                 after: tuple[datetime, str] | None, limit: int) -> Sequence[HeldRow]:
+    """One page of the submitted evaluations of a scheme located under ``location_prefix``, in
+    submission order (then id): at most ``limit`` of them, those after the key
+    ``(submitted_at, id)`` ``after`` (from the start when ``None``). Keyset pagination along
+    ``ix_evaluation_rescoring``: each page is its own short read, so a caller can close its
+    session between pages. Only the columns re-scoring needs (not the report)."""
     query = (select(Evaluation.id, Evaluation.unit_id, Evaluation.scheme_version,
                     Evaluation.values_json, Evaluation.basic_json, Evaluation.result_json,
-                    Evaluation.vetoed, Evaluation.level)
+                    Evaluation.vetoed, Evaluation.level, Evaluation.submitted_at)
              .where(Evaluation.scheme_id == scheme_id, Evaluation.status == "submitted",
+                    col(Evaluation.submitted_at).is_not(None),
                     col(Evaluation.unit_location).startswith(location_prefix, autoescape=True))
              .order_by(col(Evaluation.submitted_at), col(Evaluation.id))
-             .execution_options(yield_per=batch))
-    return iter(session.exec(query))  # type: ignore[arg-type]
+             .limit(limit))
+    if after is not None:
+        query = query.where(tuple_(col(Evaluation.submitted_at), col(Evaluation.id)) > after)
+    return session.exec(query).all()  # type: ignore[return-value]
 
 
 def keep_upload(*, session: Session, blob: EvidenceBlob, link: EvidenceLink) -> EvidenceLink:

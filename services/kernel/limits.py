@@ -6,6 +6,8 @@ gateway's general 5 MiB body limit).
 
 - ``evidence_max_bytes``: the largest evidence file; read by the evaluation's evidence rules and
   by the gateway's evidence upload route.
+- ``report_verify_max_bytes``: the largest report file the public verify call takes; read by the
+  evaluation's report verification and by the gateway's verify route.
 """
 
 from __future__ import annotations
@@ -28,18 +30,25 @@ MESSAGE_HEADROOM = 1024 * 1024
 @dataclass(frozen=True)
 class Limits:
     evidence_max_bytes: int
+    report_verify_max_bytes: int
+
+
+FIGURES = ("evidence_max_bytes", "report_verify_max_bytes")
 
 
 def parse_limits(data: Mapping[str, Any]) -> Limits:
     """The limits file, checked: each figure a positive whole number of bytes that fits, with its
     request, in one gRPC message (otherwise a file both sides accept would fail between them)."""
-    value = data.get("evidence_max_bytes")
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value:
-        raise ValueError(f"evidence_max_bytes must be a positive number of bytes, not {value!r}")
-    if value > MAX_MESSAGE - MESSAGE_HEADROOM:
-        raise ValueError(f"evidence_max_bytes {value} does not fit a gRPC message of "
-                         f"{MAX_MESSAGE} bytes with {MESSAGE_HEADROOM} bytes to spare")
-    return Limits(evidence_max_bytes=value)
+    figures: dict[str, int] = {}
+    for name in FIGURES:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value:
+            raise ValueError(f"{name} must be a positive number of bytes, not {value!r}")
+        if value > MAX_MESSAGE - MESSAGE_HEADROOM:
+            raise ValueError(f"{name} {value} does not fit a gRPC message of "
+                             f"{MAX_MESSAGE} bytes with {MESSAGE_HEADROOM} bytes to spare")
+        figures[name] = value
+    return Limits(**figures)
 
 
 @lru_cache(maxsize=1)

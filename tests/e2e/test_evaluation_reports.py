@@ -1,6 +1,8 @@
 """Reports that read right and can be verified, through the gateway (issue 9 §1, §4): the level
 applied for, a declaration the registry contradicts, the veto in words, the PDF downloaded and
-checked by the public verify route and by the offline command with the published keys."""
+checked by the public verify route (its signed facts; a PDF with fake pages, text that is not
+Unicode and a body over the verify figure refused) and by the offline command with the
+published keys."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from services.evaluation.report import content_hash
+from services.evaluation.report import content_hash, report_json
 from tests.e2e.test_evaluation import _values
 from tests.helpers import Api, factory
+from tests.unit.test_report_signature import forged_pdf
 
 pytestmark = pytest.mark.stack
 T = "/api/v1/tenants/320000"
@@ -81,10 +84,38 @@ def test_a_contradicted_report_reads_right_and_verifies_online_and_offline(
     verified = public.post("/api/v1/public/reports/verify",
                            files={"file": ("report.pdf", pdf, "application/pdf")})
     assert verified.status_code == 200, verified.text
-    assert verified.json() == {
+    answer = verified.json()
+    assert {k: answer[k] for k in ("valid", "reason", "content_hash", "key_id", "evaluation_id",
+                                   "tenant", "provisional", "pages_checked")} == {
         "valid": True, "reason": "", "content_hash": content["content_hash"],
         "key_id": signature["key_id"], "evaluation_id": content["evaluation_id"],
-        "tenant": content["tenant"], "provisional": True}
+        "tenant": content["tenant"], "provisional": True, "pages_checked": True}
+    assert answer["facts"] == {
+        "unit_name": unit["name"], "unit_uscc": "91320100MA1N2P3Q43",
+        "scheme_id": "gbt36132-2025", "scheme_version": 1, "level": "provincial",
+        "total": content["total"], "max_total": content["max_total"],
+        "pass_mark": content["pass_mark"], "pass_mark_provisional": True,
+        "conclusion": "vetoed", "provisional": True, "submitted_at": content["submitted_at"]}
+    assert "Only these facts are certified" in answer["notice_en"]
+    # review H1: the genuine signed report attached to pages that say something else
+    fake = forged_pdf(content, {**content, "conclusion": "passed", "total": "99.00"})
+    altered = public.post("/api/v1/public/reports/verify",
+                          files={"file": ("report.pdf", fake, "application/pdf")}).json()
+    assert (altered["valid"], altered["reason"], altered["pages_checked"]) == (
+        False, "report.pdf_altered", True)
+    assert (altered["facts"]["conclusion"], altered["facts"]["total"]) == (
+        "vetoed", content["total"])
+    # review H3: text UTF-8 cannot hold (a lone surrogate, valid JSON) is no report, not a 500
+    surrogate = report_json(content).replace(content["evaluation_id"].encode(), b"\\ud800")
+    lone = public.post("/api/v1/public/reports/verify",
+                       files={"file": ("report.json", surrogate, "application/json")})
+    assert lone.status_code == 200, lone.text
+    assert (lone.json()["valid"], lone.json()["reason"]) == (False, "report.not_a_report")
+    assert "facts" not in lone.json()
+    # review H2: a body over the verify figure never reaches the service
+    big = public.post("/api/v1/public/reports/verify",
+                      files={"file": ("report.pdf", pdf + b" " * 2**21, "application/pdf")})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "request.report_too_large"
     content["total"] = "99.00"
     content["content_hash"] = content_hash(content)
     forged = public.post("/api/v1/public/reports/verify", files={
@@ -102,4 +133,6 @@ def test_a_contradicted_report_reads_right_and_verifies_online_and_offline(
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("VALID") and content["evaluation_id"] in done.stdout
+    assert "The signed facts — only these are certified:" in done.stdout
+    assert "conclusion:   vetoed" in done.stdout
 

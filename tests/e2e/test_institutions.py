@@ -122,6 +122,11 @@ def test_the_institution_path_in_two_provinces(stack, as_user, demo_institution,
     assert late.status_code == 409 and late.json()["error"]["code"] == "engagement.not_cancellable"
     # The deviation reaches the engagement and the public track record.
     wait_for(lambda: ent.get(f"{JS}/engagements/{engagement['id']}").json()["status"] == "completed")
+    # The score stays readable once the engagement is completed: the one kept at submission.
+    for reader in (inst, ent):
+        score = reader.get(f"{path}/score")
+        assert score.status_code == 200, score.text
+        assert score.json()["result"]["total"] == "71.22"
     again = inst.post(f"{path}/submit", json={"pledge": True, "preparer": "张工", "reviewer": "刘工",
                                               "claimed_total": "75.00"})
     assert again.status_code == 200 and again.json()["report_hash"] == done.json()["report_hash"]

@@ -36,6 +36,7 @@ from tests.service.evaluation_world import (
 )
 from tests.unit.test_evaluation_declarations import levelled
 from tests.unit.test_report import format_1
+from tests.unit.test_report_signature import forged_pdf
 
 SCHEME = get_scheme("gbt36132-2025", 1)
 BY_INSTITUTION = {"preparer": "张三", "reviewer": "李四", "claimed_total": "75.5"}
@@ -142,6 +143,31 @@ def test_a_submitted_report_is_signed_and_verifies(evaluation: UseCases) -> None
     assert (found.valid, found.reason) == (False, "report.bad_signature")
 
 
+def test_a_downloaded_pdf_verifies_only_with_its_own_pages(evaluation: UseCases) -> None:
+    """Review H1: a PDF whose pages are another report's, with this report's signed JSON
+    attached, is refused with the true facts; the PDF as downloaded is valid."""
+    draft = start(evaluation)
+    fill(evaluation, draft.id)
+    done = submit(evaluation, draft.id)
+    pdf, _ = report(evaluation, draft.id, "pdf")
+    genuine = evaluation(handlers.verify_report, as_=OWNER, tenant=T, content=pdf)
+    assert (genuine.valid, genuine.pages_checked) == (True, True)
+    assert genuine.facts is not None and (genuine.facts.total, genuine.facts.unit_name) == (
+        done.total, "南京示例厂")
+    forged = forged_pdf(json.loads(done.report_json),
+                        {**json.loads(done.report_json), "total": "99.00"})
+    found = evaluation(handlers.verify_report, as_=OWNER, tenant=T, content=forged)
+    assert (found.valid, found.reason, found.pages_checked) == (
+        False, "report.pdf_altered", True)
+    assert found.facts is not None and found.facts.total == done.total
+
+
+def test_a_file_over_the_verify_figure_is_refused_before_it_is_read(
+        evaluation: UseCases) -> None:
+    assert code_of(evaluation, handlers.verify_report, as_=OWNER, tenant=T,
+                   content=b"%PDF-" + b"0" * 2**20) == "report.too_large"
+
+
 def test_an_institutions_report_is_signed_too(evaluation: UseCases) -> None:
     draft = start(evaluation, as_=AUDITOR, engagement=ENGAGED)
     fill(evaluation, draft.id, as_=AUDITOR)
@@ -153,8 +179,7 @@ def test_an_institutions_report_is_signed_too(evaluation: UseCases) -> None:
 # --- reports stored before format 2 -------------------------------------------------------------
 
 
-def test_a_report_stored_under_format_1_reads_with_its_schemes_provisional_mark(
-        evaluation: UseCases) -> None:
+def test_a_report_stored_under_format_1_reads_as_provisional(evaluation: UseCases) -> None:
     draft = start(evaluation)
     fill(evaluation, draft.id)
     done = submit(evaluation, draft.id)
@@ -169,5 +194,26 @@ def test_a_report_stored_under_format_1_reads_with_its_schemes_provisional_mark(
     page = report(evaluation, draft.id, "html")[0].decode()
     assert SCHEME.provisional and "含暂定值" in page
     assert report(evaluation, draft.id, "pdf")[0].startswith(b"%PDF-")
+    assert "暂定：本行全部数值" in page   # every line, as every figure was provisional
     found = evaluation(handlers.verify_report, as_=OWNER, tenant=T, content=body)
-    assert (found.valid, found.reason) == (False, "report.unsigned")
+    assert (found.valid, found.reason, found.provisional) == (False, "report.unsigned", True)
+
+
+# --- the score after submission (review H5) ------------------------------------------------------
+
+
+def test_a_submitted_evaluations_score_is_the_one_kept_not_scored_again(
+        evaluation: UseCases) -> None:
+    """After submission the institution's engagement is completed and the registry would
+    refuse it a veto check: a submitted evaluation answers the score kept at submission, for
+    whoever may read it, whatever the registry says today."""
+    assert drafts.domain.scored_live(status="draft")
+    assert not drafts.domain.scored_live(status="submitted")
+    draft = start(evaluation, as_=AUDITOR, engagement=ENGAGED)
+    fill(evaluation, draft.id, as_=AUDITOR)
+    done = submit(evaluation, draft.id, as_=AUDITOR, standing=ENGAGED, **BY_INSTITUTION)
+    kept = json.loads(done.result_json)
+    for who in (AUDITOR, OWNER, JIANGSU):
+        _, scored = evaluation(handlers.preview, as_=who, tenant=T, evaluation_id=draft.id,
+                               veto=ACCIDENT_VETO)   # today's records: not applied any more
+        assert scored == kept and scored["contradictions"] == []

@@ -4,8 +4,10 @@ officials seeing who would now fall below the mark, within their jurisdiction, c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,20 +42,24 @@ def next_version() -> int:
 NEW = next_version()
 
 
+def operator_version(folder: Path, monkeypatch: pytest.MonkeyPatch, pass_mark: str) -> None:
+    """Version ``NEW`` of GB/T 36132-2025 — version 1's figures with ``pass_mark`` (YAML lines in
+    place of ``default: 60``) — arrives as an operator's file in ``folder``."""
+    shipped = (schemes.SCHEMES / "gbt36132-2025.yaml").read_text("utf-8")
+    folder.mkdir()
+    (folder / "new.yaml").write_text(
+        shipped.replace("\nversion: 1\n", f"\nversion: {NEW}\n", 1)
+        .replace("  default: 60 ", f"  {pass_mark} ", 1), "utf-8")
+    monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
+    schemes.reload_schemes()
+
+
 @pytest.fixture(autouse=True)
 def stricter_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A new version of GB/T 36132-2025 (version 1's figures with a pass mark of 75) arrives as an
-    operator's file."""
-    shipped = (schemes.SCHEMES / "gbt36132-2025.yaml").read_text("utf-8")
-    folder = tmp_path / "schemes"
-    folder.mkdir()
-    (folder / "stricter.yaml").write_text(
-        shipped.replace("\nversion: 1\n", f"\nversion: {NEW}\n", 1)
-        .replace("  default: 60 ", "  default: 75 ", 1), "utf-8")
-    monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
-    schemes._shipped.cache_clear()
+    """A new version with a pass mark of 75."""
+    operator_version(tmp_path / "schemes", monkeypatch, "default: 75")
     yield
-    schemes._shipped.cache_clear()
+    schemes.reload_schemes()
 
 
 def submitted(uc: UseCases, request_id: str = "r1", **kwargs: object) -> Evaluation:
@@ -130,6 +136,59 @@ def test_rows_stream_from_reads_in_batches_in_submission_order(
     assert scored == by_time                     # each scored once
 
 
+def test_evaluations_submitted_at_the_same_instant_are_paged_by_id(
+        evaluation: UseCases, frozen_clock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review M2: pages follow the key ``(submitted_at, id)``. Five evaluations submitted at the
+    same instant (the clock frozen), read two at a time, each come out once, in id order; a
+    page ending inside a tie neither skips nor repeats the rest of the tie."""
+    monkeypatch.setattr(rescoring, "BATCH", 2)
+    held = [submitted(evaluation, request_id=f"r{i}") for i in range(5)]
+    assert len({e.submitted_at for e in held}) == 1
+    rows = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
+                      to_version=NEW, unit_ids=[])
+    assert [r.evaluation_id for r in rows] == sorted(e.id for e in held)
+
+
+def test_no_database_session_is_open_while_a_row_is_out(
+        evaluation: UseCases, frozen_clock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review M2: the stream held one session from its first row to its last, however slowly the
+    caller read. Now each page is read in a short session of its own, closed before any of its
+    rows is handed out, and none is open while the caller holds a row. An evaluation submitted
+    mid-stream, after the rows read so far, comes out too, once."""
+    monkeypatch.setattr(rescoring, "BATCH", 2)
+    for i in range(5):
+        clock.set_clock(frozen_clock, at=T0 + timedelta(minutes=i))
+        submitted(evaluation, request_id=f"r{i}")
+    open_now: list[str] = []
+    opened: list[str] = []
+    real = evaluation.rt.db.session
+
+    @contextmanager
+    def watched(tenant: str, **kwargs: Any) -> Iterator[Any]:
+        opened.append(tenant)
+        open_now.append(tenant)
+        try:
+            with real(tenant, **kwargs) as s:
+                yield s
+        finally:
+            open_now.pop()
+
+    monkeypatch.setattr(evaluation.rt.db, "session", watched)
+    rows = evaluation(handlers.rescore, as_=JIANGSU, tenant=T, scheme_id="gbt36132-2025",
+                      to_version=NEW, unit_ids=[])
+    seen = []
+    for row in rows:
+        assert open_now == []                    # no session open while the caller has a row
+        seen.append(row.evaluation_id)
+        if len(seen) == 3:                       # mid-stream: one more is submitted
+            monkeypatch.setattr(evaluation.rt.db, "session", real)
+            clock.set_clock(frozen_clock, at=T0 + timedelta(hours=1))
+            late = submitted(evaluation, request_id="late")
+            monkeypatch.setattr(evaluation.rt.db, "session", watched)
+    assert len(seen) == 6 and len(set(seen)) == 6 and seen[-1] == late.id
+    assert len(opened) == 4                      # pages of 2, 2, 2 (the late one last), none
+
+
 def test_a_refused_rescore_is_refused_before_any_row(evaluation: UseCases) -> None:
     """The refusals are decided when the call is made, not when the first row is asked for: the
     servicer turns them into a clean status before the stream starts."""
@@ -147,14 +206,7 @@ def test_an_evaluation_is_rescored_against_the_mark_of_its_level(
         evaluation: UseCases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A municipal evaluation (71.22) under a version whose default mark is 75 but whose
     municipal mark is 70 still passes: the level it was for is the level it is judged at."""
-    shipped = (schemes.SCHEMES / "gbt36132-2025.yaml").read_text("utf-8")
-    folder = tmp_path / "levelled"
-    folder.mkdir()
-    (folder / "levelled.yaml").write_text(
-        shipped.replace("\nversion: 1\n", f"\nversion: {NEW}\n", 1)
-        .replace("  default: 60 ", "  default: 75\n  municipal: 70 ", 1), "utf-8")
-    monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
-    schemes._shipped.cache_clear()
+    operator_version(tmp_path / "levelled", monkeypatch, "default: 75\n  municipal: 70")
     draft = start(evaluation, level="municipal")
     fill(evaluation, draft.id)
     held = submit(evaluation, draft.id)

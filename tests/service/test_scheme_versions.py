@@ -44,10 +44,10 @@ def official_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     (folder / "gbt36132-2025-official.yaml").write_text(
         yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
-    schemes._shipped.cache_clear()
+    schemes.reload_schemes()
     assert schemes.check_at_start() == ()
     yield
-    schemes._shipped.cache_clear()
+    schemes.reload_schemes()
 
 
 def _items(raw: dict) -> Iterator[tuple[str, dict]]:

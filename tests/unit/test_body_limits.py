@@ -55,6 +55,8 @@ def test_a_route_has_its_own_limit_or_the_general_one() -> None:
     assert (own.allowed, own.figure, own.code) == (10 * MiB + 1000, 10 * MiB,
                                                    "request.evidence_too_large")
     assert own.params == {"max": 10 * MiB, "mib": "10"}
+    for path in (EVIDENCE + "/", EVIDENCE + "//"):   # the router redirects these to the route
+        assert body.of("post", path) == own, path
     for method, path in (("PUT", EVIDENCE), ("POST", EVIDENCE + "/x"),
                          ("POST", "/api/v1/tenants/320000/units"),
                          ("POST", "/api/v1/tenants/320000/evaluations/e-1/evidence/../x")):
@@ -115,6 +117,23 @@ def test_a_file_over_the_evidence_figure_is_refused_naming_it(gw: Gateway, chunk
     assert _upload(gw, 11 * MiB).json()["error"]["message"] == (
         "证明材料文件过大，每个文件上限为 10 MiB（10485760 字节）")
     assert gw.sent[before:] == []  # never reached the service
+
+
+def test_the_evidence_route_with_a_trailing_slash_has_the_evidence_limit(gw: Gateway) -> None:
+    """Review (low): the limit matched the exact path, so ``POST …/evidence/`` (which the router
+    redirects to the upload route) was cut at the general limit. It now has the route's limit:
+    a 6 MiB file is not refused for its size, it is redirected to the route, unread."""
+    headers = gw.headers("factory")
+    before = len(gw.sent)
+    r = gw.http.post(EVIDENCE + "/", headers=headers, data={"indicator_id": "energy_per_output"},
+                     files={"file": ("a.pdf", b"%PDF-" + b"0" * (6 * MiB), "application/pdf")},
+                     follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"].endswith(EVIDENCE), r.text[:300]
+    assert gw.sent[before:] == []
+    r = gw.http.post(EVIDENCE + "/", headers=headers, data={"indicator_id": "energy_per_output"},
+                     files={"file": ("a.pdf", b"0" * (11 * MiB), "application/pdf")})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "request.evidence_too_large"
 
 
 def test_every_other_route_keeps_the_general_limit(gw: Gateway) -> None:

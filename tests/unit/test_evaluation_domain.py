@@ -307,6 +307,11 @@ def test_a_report_exists_once_submitted_in_three_formats() -> None:
         "report.format")
 
 
+def test_only_a_draft_is_scored_again_a_submitted_evaluation_keeps_its_score() -> None:
+    assert domain.scored_live(status="draft") is True
+    assert domain.scored_live(status="submitted") is False
+
+
 # --- re-scoring -----------------------------------------------------------------------------------
 
 

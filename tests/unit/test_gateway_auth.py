@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -156,10 +157,23 @@ def test_a_right_password_gives_its_attempt_back(auth: Auth) -> None:
     for _ in range(9):
         assert _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.9") == "auth.bad_credentials"
     for _ in range(5):    # successes do not use up the bound
-        token, account = auth.login("jiangsu", "right-pass-1", "10.0.0.9")
-        assert token and account.id == "acct-1"
+        done = auth.login("jiangsu", "right-pass-1", "10.0.0.9")
+        assert done.token and done.account.id == "acct-1"
     assert _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.9") == "auth.bad_credentials"
     assert _code(auth.login, "jiangsu", "right-pass-1", "10.0.0.9") == "auth.too_many_attempts"
+
+
+def test_a_login_says_when_it_expires_and_refusals_are_logged(
+        auth: Auth, caplog: pytest.LogCaptureFixture) -> None:
+    done = auth.login("jiangsu", "right-pass-1", "10.0.0.7")
+    assert done.expires_at - clock.now() == timedelta(hours=auth.session_hours)
+    with caplog.at_level("WARNING", logger="greenladder.gateway.auth"):
+        assert _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.7") == "auth.bad_credentials"
+        for _ in range(12):
+            _code(auth.login, "jiangsu", "wrong-pass-1", "10.0.0.7")
+    said = [r.getMessage() for r in caplog.records]
+    assert "login refused" in said and "login locked out" in said
+    assert not any("wrong-pass" in str(r.__dict__) for r in caplog.records)  # never the password
 
 
 # --- who may hand out which grant ---------------------------------------------------------------

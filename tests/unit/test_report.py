@@ -20,6 +20,7 @@ from services.evaluation.report import (
     ReportInput,
     amount,
     build_report,
+    clear_cache,
     content_hash,
     font,
     place_name,
@@ -29,6 +30,7 @@ from services.evaluation.report import (
     report_json,
     verify_hash,
 )
+from services.evaluation.report import pdf as pdf_module
 from services.evaluation.schemes import get_scheme
 from services.evaluation.scoring import Quantity, score
 from services.kernel.errors import DomainError, Kind
@@ -326,8 +328,10 @@ def test_pdf_is_reproducible_and_carries_the_json_report(
         monkeypatch: pytest.MonkeyPatch) -> None:
     report = build_report(make())
     pdf = render_pdf(report)
+    clear_cache()
     assert render_pdf(report) == pdf  # invariant: no timestamps or random ids
     # its font made again, at another time, in a fresh cache: the same bytes
+    clear_cache()
     font.truetype.cache_clear()
     monkeypatch.setattr(fontBuilder, "timestampNow", lambda: 4_000_000_000)
     assert render_pdf(report) == pdf
@@ -347,19 +351,88 @@ def test_pdf_of_a_self_evaluation_with_a_veto_renders() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "html", "pdf"])
-def test_a_report_of_format_1_still_renders(fmt: str) -> None:
+def test_a_report_of_format_1_still_renders_all_of_it_provisional(fmt: str) -> None:
     """Reports stored before format 2 (veto records as text, no names, no signature) render in
-    every format; their provisional mark comes from the caller (the pinned scheme version)."""
+    every format. They do not say which figures were provisional: every scheme version they were
+    issued under was provisional throughout, so the first page, every line, every category and
+    the pass mark are marked (review M5)."""
     old = format_1(build_report(make(veto=ACCIDENT_VETO)))
     assert verify_hash(old)
-    body, _ = render(old, fmt, provisional=True)
+    body, _ = render(old, fmt)
     if fmt == "json":
         assert json.loads(body) == old   # the content as stored: nothing added to it
     elif fmt == "html":
         page = body.decode()
-        assert "含暂定值" in page and "内容哈希与报告内容不符" not in page
+        assert "含暂定值" in page.split("<h2>")[0] and "内容哈希与报告内容不符" not in page
         assert "rec-1" in page and "无（签名前的报告格式）" in page
-        assert "含暂定值" not in render(old, fmt, provisional=False)[0].decode()
+        assert page.count("暂定：本行全部数值") == len(old["indicators"])
+        assert page.count("暂定分值 / provisional points") == len(old["categories"])
+        assert "60.00（暂定 provisional）" in page
     else:
         assert "含暂定值" in PdfReader(io.BytesIO(body)).pages[0].extract_text()
-        assert "含暂定值" not in pdf_text(render(old, fmt, provisional=False)[0])
+        assert "暂定：本行全部数值" in pdf_text(body)
+
+
+# --- the pass mark and the categories carry their own mark (review M3) ---------------------------
+
+
+def test_the_pass_mark_and_each_categorys_points_say_whether_they_are_provisional() -> None:
+    report = build_report(make())
+    assert report["pass_mark_provisional"] is True
+    assert [c["provisional"] for c in report["categories"]] == [True] * len(report["categories"])
+    page = render_html(report)
+    assert "60.00（暂定 provisional）" in page
+    assert page.count("暂定分值 / provisional points") == len(report["categories"])
+    text = pdf_text(render_pdf(report))
+    assert "60.00（暂定 provisional）" in text and "暂定分值" in text
+
+    official = json.loads(json.dumps(report, ensure_ascii=False))
+    official["pass_mark_provisional"] = False
+    official["categories"][0]["provisional"] = False
+    official["content_hash"] = content_hash(official)
+    page = render_html(official)
+    assert "60.00（暂定" not in page and "合格分数线" in page
+    assert page.count("暂定分值 / provisional points") == len(report["categories"]) - 1
+    # a format-2 report issued before the pass mark was flagged: as provisional as the report
+    older = {k: v for k, v in report.items() if k != "pass_mark_provisional"}
+    assert "60.00（暂定 provisional）" in render_html(older)
+    assert "60.00（暂定" not in render_html({**older, "provisional": False})
+
+
+# --- rendered once, the same bytes every time (review H1, H2) ------------------------------------
+
+
+def test_a_pdf_rendered_after_another_reports_is_the_same_and_prints_its_own_text() -> None:
+    """reportlab keeps the first font registered under a name for the whole process: each PDF
+    must still embed its own report's characters, and be the bytes any process renders."""
+    mine = build_report(make(highlights="余热回收，光伏覆盖 40% 屋顶"))
+    other = build_report(make(highlights="另一份报告：鑫淼焱垚"))
+    clear_cache()
+    first = render_pdf(mine)
+    render_pdf(other)
+    clear_cache()
+    again = render_pdf(mine)
+    assert again == first and "余热回收，光伏覆盖 40% 屋顶" in pdf_text(again)
+    clear_cache()
+    assert "鑫淼焱垚" in pdf_text(render_pdf(other))
+
+
+def test_a_rendered_pdf_is_kept_by_its_report_and_the_cache_is_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    report = build_report(make())
+    clear_cache()
+    laid_out: list[str] = []
+    layout = pdf_module._layout
+
+    def counting(report: Any, **kwargs: Any) -> bytes:
+        laid_out.append(report["content_hash"])
+        return layout(report, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "_layout", counting)
+    first = render_pdf(report)
+    assert render_pdf(json.loads(report_json(report))) == first   # the same report, read back
+    assert len(laid_out) == 1
+    monkeypatch.setattr(pdf_module, "CACHED", 1)
+    other = build_report(make(highlights="别的"))
+    assert render_pdf(other) != first and len(laid_out) == 2
+    assert render_pdf(report) == first and len(laid_out) == 3     # pushed out: laid out again

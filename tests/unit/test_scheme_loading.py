@@ -37,9 +37,9 @@ def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "operator"
     folder.mkdir()
     monkeypatch.setenv("GL_SCHEMES_DIR", str(folder))
-    schemes._shipped.cache_clear()
+    schemes.reload_schemes()
     yield folder
-    schemes._shipped.cache_clear()
+    schemes.reload_schemes()
 
 
 # --- every defect of every file ---------------------------------------------------------------
@@ -139,6 +139,100 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path.write_bytes("title_zh: 测试".encode("gb18030"))
     _, (defect,) = read_scheme_file(path)
     assert defect.problem.startswith("not UTF-8 text")
+
+
+# --- duplicate keys (YAML keeps the last, silently) --------------------------------------------
+
+
+def test_a_key_given_twice_is_a_defect_naming_its_line(tmp_path: Path) -> None:
+    text = write(tmp_path, base()).read_text("utf-8")
+    doubled = text.replace("total: 10\n", "total: 10\ntotal: 12\n", 1)
+    assert doubled != text
+    second = doubled.splitlines().index("total: 12") + 1
+    scheme, (defect,) = read_scheme_file(write(tmp_path, doubled, "twice.yaml"))
+    assert scheme is None
+    assert defect.path == f"line {second}"
+    assert defect.problem == ("not valid YAML: duplicate key 'total' "
+                              f"(first given at line {second - 1})")
+
+
+@pytest.mark.parametrize("text", ["a: {x: 1, x: 2}\n", "a:\n  - k: 1\n    j: 2\n    k: 3\n"],
+                         ids=["flow-one-line", "nested-block"])
+def test_a_key_given_twice_anywhere_is_a_defect(tmp_path: Path, text: str) -> None:
+    _, (defect,) = read_scheme_file(write(tmp_path, text, "twice.yaml"))
+    assert "duplicate key" in defect.problem
+
+
+def test_a_key_overriding_a_merged_one_is_not_a_duplicate(tmp_path: Path) -> None:
+    text = ("shared: &shared {x: 1, y: 2}\n"
+            "a:\n  <<: *shared\n  x: 3\n")
+    _, defects = read_scheme_file(write(tmp_path, text, "merge.yaml"))
+    assert not any("duplicate" in d.problem for d in defects)
+
+
+# --- unbounded figures --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "figure", "problem"),
+    [(("categories", 0, "indicators", 0, "baseline"), "9E+999999",
+      "too large: at most 15 digits before the point"),
+     (("total",), "1" + "0" * 15, "too large: at most 15 digits before the point"),
+     (("pass_mark", "default"), "1E-999999", "too many decimal places: at most 6"),
+     (("categories", 0, "indicators", 1, "rubric", 1, "fraction"), "0.9999999",
+      "too many decimal places: at most 6"),
+     (("categories", 0, "indicators", 0, "leading"), ".nan", "Input should be a finite number"),
+     (("categories", 0, "indicators", 0, "leading"), "-.inf", "Input should be a finite number")],
+    ids=["huge-baseline", "16-digit-total", "tiny-pass-mark", "fine-fraction", "nan", "inf"])
+def test_a_figure_out_of_bounds_is_a_defect_in_one_short_line(
+        tmp_path: Path, where: tuple[Any, ...], figure: str, problem: str) -> None:
+    data = base()
+    *parents, last = where
+    item: Any = data
+    for key in parents:
+        item = item[key]
+    item[last] = "FIGURE"
+    text = yaml.safe_dump(data, allow_unicode=True).replace("FIGURE", figure)
+    scheme, found = read_scheme_file(write(tmp_path, text, "bounds.yaml"))
+    assert scheme is None
+    path = ".".join(f"[{k}]" if isinstance(k, int) else str(k) for k in where).replace(".[", "[")
+    assert [(d.path, d.problem) for d in found] == [(path, problem)]
+    assert len(found[0].line()) < 200  # not a million digits in the log
+
+
+def test_a_defect_quoting_a_huge_key_or_kind_is_still_one_short_line() -> None:
+    data = base()
+    data["categories"][0]["indicators"][0]["kind"] = "x" * 500_000
+    data["sources"]["w" * 300_000] = {"provisional": True, "zh": "a", "en": "b", "ref": "c"}
+    _, found = schemes.scheme_defects(data, file="huge.yaml")
+    assert len(found) == 2
+    assert all(len(d.line()) < 1000 and len(d.error().message("en")) < 1000 for d in found)
+    assert any(d.problem.startswith("unknown kind 'xxx") and d.problem.endswith("...")
+               for d in found)
+
+
+def test_a_figure_within_bounds_loads(tmp_path: Path) -> None:
+    data = base()
+    data["categories"][0]["indicators"][0]["baseline"] = "0.500000"
+    data["categories"][0]["indicators"][0]["leading"] = "0E+999999"  # zero, however written
+    scheme, found = read_scheme_file(write(tmp_path, data))
+    assert found == [] and scheme is not None
+    indicator = scheme.categories[0].indicators[0]
+    assert isinstance(indicator, schemes.Quantitative)
+    assert indicator.leading == 0 and str(indicator.leading) == "0"
+
+
+# --- file names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["scheme.yml", "scheme.YAML"])
+def test_a_file_not_ending_in_yaml_is_a_defect_not_silently_ignored(tmp_path: Path,
+                                                                    name: str) -> None:
+    write(tmp_path, base(), name)
+    found = collect([tmp_path])
+    assert [(d.file, d.problem) for d in found.defects] == [
+        (name, f"not read: a scheme file's name ends in .yaml, not .{name.split('.')[-1]}")]
+    assert dict(found.schemes) == {}
 
 
 def test_shared_rubrics_by_alias_are_still_allowed() -> None:

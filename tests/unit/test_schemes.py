@@ -14,13 +14,30 @@ from services.evaluation.schemes import (
     SCHEMES,
     Check,
     Quantitative,
+    Scheme,
+    collect,
     get_scheme,
-    load_scheme,
-    load_schemes,
     loading,
+    read_scheme_file,
     schemes,
 )
 from services.kernel.errors import DomainError, Kind
+
+
+def load_scheme(path: Path) -> Scheme:
+    """One file read and checked, or its first defect raised."""
+    scheme, found = read_scheme_file(path)
+    if scheme is None:
+        raise found[0].error()
+    return scheme
+
+
+def load_schemes(directory: Path) -> dict[tuple[str, int], Scheme]:
+    """A folder read and checked, or its first defect raised."""
+    catalogue = collect([directory])
+    if catalogue.defects:
+        raise catalogue.defects[0].error()
+    return dict(catalogue.schemes)
 
 # A small valid scheme; each defect below is one change to it.
 BASE = """

@@ -631,6 +631,10 @@ class ReportVerification(_message.Message):
     EVALUATION_ID_FIELD_NUMBER: _builtins.int
     TENANT_FIELD_NUMBER: _builtins.int
     PROVISIONAL_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    PAGES_CHECKED_FIELD_NUMBER: _builtins.int
+    NOTICE_ZH_FIELD_NUMBER: _builtins.int
+    NOTICE_EN_FIELD_NUMBER: _builtins.int
     valid: _builtins.bool
     reason: _builtins.str
     """why not, as a message code; empty when valid"""
@@ -639,7 +643,21 @@ class ReportVerification(_message.Message):
     evaluation_id: _builtins.str
     tenant: _builtins.str
     provisional: _builtins.bool
-    """the report states provisional figures (含暂定值)"""
+    """provisional figures (含暂定值); a format-1 report: always"""
+    pages_checked: _builtins.bool
+    """The file was a PDF and its pages were compared, byte for byte, with the platform's rendering
+    of the signed report (identical when valid).
+    """
+    notice_zh: _builtins.str
+    """what was and was not verified, in words"""
+    notice_en: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___SignedFacts:
+        """What the platform's signature certifies, read from the signed JSON report: set when the
+        signature holds (valid; or report.pdf_altered, where these are the true facts and the pages
+        are not), absent otherwise. Only these facts are certified.
+        """
+
     def __init__(
         self,
         *,
@@ -650,14 +668,77 @@ class ReportVerification(_message.Message):
         evaluation_id: _builtins.str = ...,
         tenant: _builtins.str = ...,
         provisional: _builtins.bool = ...,
+        facts: Global___SignedFacts | None = ...,
+        pages_checked: _builtins.bool = ...,
+        notice_zh: _builtins.str = ...,
+        notice_en: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "evaluation_id", b"evaluation_id", "key_id", b"key_id", "provisional", b"provisional", "reason", b"reason", "tenant", b"tenant", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "evaluation_id", b"evaluation_id", "facts", b"facts", "key_id", b"key_id", "notice_en", b"notice_en", "notice_zh", b"notice_zh", "pages_checked", b"pages_checked", "provisional", b"provisional", "reason", b"reason", "tenant", b"tenant", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReportVerification: _TypeAlias = ReportVerification  # noqa: Y015
+
+@_typing.final
+class SignedFacts(_message.Message):
+    """The facts a signed report certifies (its format 2 content, as issued)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_USCC_FIELD_NUMBER: _builtins.int
+    SCHEME_ID_FIELD_NUMBER: _builtins.int
+    SCHEME_VERSION_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    MAX_TOTAL_FIELD_NUMBER: _builtins.int
+    PASS_MARK_FIELD_NUMBER: _builtins.int
+    PASS_MARK_PROVISIONAL_FIELD_NUMBER: _builtins.int
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    unit_name: _builtins.str
+    unit_uscc: _builtins.str
+    scheme_id: _builtins.str
+    scheme_version: _builtins.int
+    level: _builtins.str
+    """municipal | provincial | national; "" not stated"""
+    total: _builtins.str
+    """the platform's score, e.g. "71.22" """
+    max_total: _builtins.str
+    pass_mark: _builtins.str
+    pass_mark_provisional: _builtins.bool
+    """the pass mark is a provisional figure"""
+    conclusion: _builtins.str
+    """passed | failed | vetoed"""
+    provisional: _builtins.bool
+    """the scheme version used has provisional figures (含暂定值)"""
+    submitted_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_name: _builtins.str = ...,
+        unit_uscc: _builtins.str = ...,
+        scheme_id: _builtins.str = ...,
+        scheme_version: _builtins.int = ...,
+        level: _builtins.str = ...,
+        total: _builtins.str = ...,
+        max_total: _builtins.str = ...,
+        pass_mark: _builtins.str = ...,
+        pass_mark_provisional: _builtins.bool = ...,
+        conclusion: _builtins.str = ...,
+        provisional: _builtins.bool = ...,
+        submitted_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion", "level", b"level", "max_total", b"max_total", "pass_mark", b"pass_mark", "pass_mark_provisional", b"pass_mark_provisional", "provisional", b"provisional", "scheme_id", b"scheme_id", "scheme_version", b"scheme_version", "submitted_at", b"submitted_at", "total", b"total", "unit_name", b"unit_name", "unit_uscc", b"unit_uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedFacts: _TypeAlias = SignedFacts  # noqa: Y015
 
 @_typing.final
 class ListReportKeysRequest(_message.Message):

@@ -168,7 +168,8 @@ class EvaluationServicer:
         raise NotImplementedError('Method not implemented!')
 
     def VerifyReport(self, request, context):
-        """A report's signature checked against the platform's report keys (public).
+        """A report checked (public): its signature against the platform's report keys and, for a PDF,
+        its pages against the platform's rendering of the signed report.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -50,7 +50,9 @@ class EvaluationStub:
     stays flat however many are held): nothing is changed.
     """
     VerifyReport: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.VerifyReportRequest, _evaluation_pb2.ReportVerification]
-    """A report's signature checked against the platform's report keys (public)."""
+    """A report checked (public): its signature against the platform's report keys and, for a PDF,
+    its pages against the platform's rendering of the signed report.
+    """
     ListReportKeys: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListReportKeysRequest, _evaluation_pb2.ReportKeys]
     """The public halves of the keys reports are signed with (public)."""
 
@@ -76,7 +78,9 @@ class EvaluationAsyncStub(EvaluationStub):
     stays flat however many are held): nothing is changed.
     """
     VerifyReport: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.VerifyReportRequest, _evaluation_pb2.ReportVerification]  # type: ignore[assignment]
-    """A report's signature checked against the platform's report keys (public)."""
+    """A report checked (public): its signature against the platform's report keys and, for a PDF,
+    its pages against the platform's rendering of the signed report.
+    """
     ListReportKeys: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListReportKeysRequest, _evaluation_pb2.ReportKeys]  # type: ignore[assignment]
     """The public halves of the keys reports are signed with (public)."""
 
@@ -165,7 +169,9 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.VerifyReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ReportVerification, _abc.Awaitable[_evaluation_pb2.ReportVerification]]:
-        """A report's signature checked against the platform's report keys (public)."""
+        """A report checked (public): its signature against the platform's report keys and, for a PDF,
+        its pages against the platform's rendering of the signed report.
+        """
 
     @_abc_1.abstractmethod
     def ListReportKeys(

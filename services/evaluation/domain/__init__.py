@@ -68,7 +68,9 @@ from services.evaluation.domain.submission import (
     path_refusal,
     pledge_refusal,
     report_refusal,
+    scored_live,
     verdict,
+    verify_size_refusal,
 )
 from services.evaluation.domain.values import (
     PRODUCT_FIELDS,
@@ -123,7 +125,9 @@ __all__ = [
     "scheme_refusal",
     "score",
     "scored",
+    "scored_live",
     "stored_value",
     "unknown_indicator",
     "verdict",
+    "verify_size_refusal",
 ]

@@ -1,4 +1,5 @@
-"""Submission (提交): what it needs, the verdict, and which reports can be read."""
+"""Submission (提交): what it needs, the verdict, the score a submitted evaluation answers, which
+reports can be read, and what a report to verify may be."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.evaluation import scoring
 from services.evaluation.domain.access import HIGHLIGHTS_MAX, REPORT_FORMATS
 from services.evaluation.facts import EngagementStanding
 from services.kernel.errors import Kind, Refusal, invalid
+from services.kernel.limits import limits
 
 # --- submission -----------------------------------------------------------------------------------
 
@@ -88,3 +90,19 @@ def report_refusal(*, status: str, evaluation_id: str, fmt: str) -> Refusal | No
         return Refusal("evaluation.not_submitted", params={"evaluation_id": evaluation_id})
     return None if fmt in REPORT_FORMATS else Refusal(
         "report.format", Kind.INVALID, {"value": fmt, "allowed": "json/html/pdf"})
+
+
+def scored_live(*, status: str) -> bool:
+    """A draft's score is computed as its data stand now, against the registry's veto check of
+    today; a submitted evaluation's is the one kept at submission (``result_json``), never
+    computed again — its engagement may have ended, its unit's records changed since."""
+    return status == "draft"
+
+
+def verify_size_refusal(size: int) -> Refusal | None:
+    """A report file to verify is at most the platform's figure (kernel ``data/limits.yaml``,
+    which the gateway's verify route reads too)."""
+    most = limits().report_verify_max_bytes
+    if size > most:
+        return Refusal("report.too_large", Kind.TOO_LARGE, {"size": size, "max": most})
+    return None

@@ -32,12 +32,26 @@ def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: 
 
     Stored forms: ``{"amount", "unit"}`` (with ``"basis"`` for a tiered indicator),
     ``{"yearly", "unit"}``, ``{"products": [{name, amount, unit, standard, grade1, grade2,
-    weight}, …]}``, ``{"option"}``, ``{"met"}``; ``{}`` clears the indicator."""
+    weight}, …]}``, ``{"option"}``, ``{"met"}``; ``{}`` clears the indicator. One form at a
+    time: products with an amount, years or a basis, two forms at once, or a basis without an
+    amount are refused, never half-kept. (A value-level ``unit`` beside products is not used:
+    each product carries its own standard's unit.)"""
     numbers = [amount, *yearly, basis,
                *(str(p.get(f, "")) for p in products for f in PRODUCT_NUMBERS)]
     for number in numbers:
         if number:
             _decimal(indicator_id, number)
+    if products and (amount or yearly or basis):
+        raise invalid("value.products_and_amount", id=indicator_id, extra="/".join(
+            name for name, sent in (("amount", amount), ("yearly", yearly), ("basis", basis))
+            if sent))
+    forms = [name for name, sent in (("products", bool(products)), ("yearly", bool(yearly)),
+                                     ("amount", bool(amount)), ("option", bool(option)),
+                                     ("met", met is not None)) if sent]
+    if len(forms) > 1:
+        raise invalid("value.forms_mixed", id=indicator_id, forms="/".join(forms))
+    if basis and not amount:
+        raise invalid("value.basis_alone", id=indicator_id)
     if products:
         return {"products": [{f: str(p.get(f, "")) for f in PRODUCT_FIELDS} for p in products]}
     if yearly:
@@ -54,9 +68,12 @@ def parse_value(indicator_id: str, *, amount: str, unit: str, option: str, met: 
 def stored_value(value: Mapping[str, Any]) -> scoring.Value:
     """A stored value as the scorer takes it."""
     if "products" in value:
+        products = value["products"]
+        if not isinstance(products, list):
+            return scoring.Products(products)  # not a list: the scorer says what is wrong
         return scoring.Products([
             scoring.Product(**{f: str(p.get(f, "")) for f in PRODUCT_FIELDS})
-            if isinstance(p, Mapping) else p for p in value["products"]])
+            if isinstance(p, Mapping) else p for p in products])
     if "yearly" in value:
         return scoring.Yearly(value["yearly"], value.get("unit", ""))
     if "amount" in value:

@@ -121,9 +121,13 @@ def set_values(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
 def preview(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
             veto: VetoFact) -> tuple[Evaluation, dict[str, Any]]:
     """The score as the data stand now, every point explained, with the declarations the
-    registry's veto check (``veto``, as of today) contradicts; nothing is stored."""
+    registry's veto check (``veto``, as of today) contradicts; nothing is stored. A submitted
+    evaluation answers the score kept at submission, whatever ``veto`` says today (the servicer
+    does not ask the registry for one: see ``domain.scored_live``)."""
     with rt.db.session(tenant) as s:
         evaluation = load(s, ident, tenant, evaluation_id)
+    if not domain.scored_live(status=evaluation.status):
+        return evaluation, json.loads(evaluation.result_json)
     found = domain.contradictions(json.loads(evaluation.basic_json), veto)
     return evaluation, domain.scored(score_held(evaluation), found)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 from services.evaluation import domain, store
 from services.evaluation.schemes import Scheme, get_scheme
@@ -22,7 +23,8 @@ def rescore(rt: Runtime, *, ident: Identity, tenant: str, scheme_id: str, to_ver
 
     The call is checked (who, which version, which scheme) here, before any row: a refusal is a
     clean error, never a broken stream. The rows then come one at a time, in submission order,
-    from a read of ``BATCH`` evaluations at a time, so memory stays flat however many are held."""
+    from a read of ``BATCH`` evaluations at a time (a short session per read), so memory stays
+    flat however many are held and no session stays open while the stream waits."""
     scope = visible_scope(ident, tenant, ("city", "province", "ministry"))
     refuse(range_refusal(to_version, "to_version", 1, MAX_VERSION))
     new = get_scheme(scheme_id, to_version)
@@ -32,12 +34,22 @@ def rescore(rt: Runtime, *, ident: Identity, tenant: str, scheme_id: str, to_ver
 
 def _rows(rt: Runtime, *, tenant: str, new: Scheme, location_prefix: str,
           unit_ids: frozenset[str]) -> Iterator[domain.RescoreRow]:
-    with rt.db.session(tenant) as s:
-        for e in store.submitted_of(session=s, scheme_id=new.id,
-                                    location_prefix=location_prefix, batch=BATCH):
+    """The rows, a page of ``BATCH`` evaluations at a time, each page read in a short session of
+    its own, closed before any of its rows is scored or answered: a slow reader of the stream
+    holds no database session. Pages follow the key ``(submitted_at, id)`` of the last row read,
+    so an evaluation submitted meanwhile comes later or not at all, never twice."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        with rt.db.session(tenant) as s:
+            page = store.submitted_of(session=s, scheme_id=new.id,
+                                      location_prefix=location_prefix, after=after, limit=BATCH)
+        for e in page:
             if unit_ids and e.unit_id not in unit_ids:
                 continue
             yield domain.rescore(new, domain.Held(
                 evaluation_id=e.id, unit_id=e.unit_id, scheme_version=e.scheme_version,
                 values=json.loads(e.values_json), basic=json.loads(e.basic_json),
                 result=json.loads(e.result_json), vetoed=e.vetoed, level=e.level))
+        if len(page) < BATCH:
+            return
+        after = (page[-1].submitted_at, page[-1].id)

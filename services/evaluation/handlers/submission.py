@@ -13,7 +13,7 @@ from services.evaluation import domain, report, store
 from services.evaluation.facts import EngagementStanding, VetoFact
 from services.evaluation.handlers.common import load
 from services.evaluation.handlers.drafts import score_held
-from services.evaluation.schemes import get_scheme, schemes
+from services.evaluation.schemes import get_scheme
 from services.evaluation.store import Evaluation
 from services.kernel import clock, signing
 from services.kernel.errors import refuse
@@ -88,16 +88,13 @@ def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
               fmt: str) -> tuple[bytes, str, str, Mapping[str, Any]]:
     """The submitted evaluation's report as JSON, printable HTML or PDF: its bytes, content
     type, content hash (the same whatever the format) and signature block ({} before reports
-    were signed). A report of format 1 does not state whether its scheme version has provisional
-    figures: its HTML and PDF take the mark from the pinned version, outside the hash."""
+    were signed). A report renders from its stored content alone (a PDF is the same bytes every
+    time, and kept a while: ``report.render_pdf``)."""
     with rt.db.session(tenant) as s:
         evaluation = load(s, ident, tenant, evaluation_id)
     refuse(domain.report_refusal(status=evaluation.status, evaluation_id=evaluation_id, fmt=fmt))
     content = json.loads(evaluation.report_json)
-    # a version no longer held cannot vouch for its figures: its report keeps the mark
-    pinned = schemes().get((evaluation.scheme_id, evaluation.scheme_version))
-    provisional = None if "provisional" in content else pinned is None or pinned.provisional
-    body, kind = report.render(content, fmt, provisional=provisional)
+    body, kind = report.render(content, fmt)
     signature = content.get("signature")
     return body, kind, evaluation.report_hash, signature if isinstance(signature, dict) else {}
 
@@ -105,7 +102,10 @@ def report_of(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
 def verify_report(rt: Runtime, *, ident: Identity, tenant: str,
                   content: bytes) -> report.Verification:
     """Whether ``content`` (a report as JSON, or its PDF) is one the platform signed and
-    unchanged since, checked against the report keys published now. Open to anyone."""
+    unchanged since, checked against the report keys published now, and for a PDF whether its
+    pages are the platform's rendering of the signed report. Open to anyone; a file over the
+    platform's figure is refused before it is read."""
+    refuse(domain.verify_size_refusal(len(content)))
     keys = signing.load(rt.settings.keys, report.ISSUER, public_only=True)
     return report.verify(content, keys.public)
 

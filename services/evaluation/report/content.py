@@ -5,10 +5,11 @@ its location and industry by name as well as code), scheme version (评价方案
 applied for (申报级别), the two paths (自评价 / 第三方机构评价), basic requirements (基本要求) met
 or not, the veto check (否决条件核查) with each record in words, declarations the registry
 contradicts, every indicator with its evidence references (证明材料) and the names of its
-provisional figures, category and total scores, the institution's claimed score and its
-deviation, highlights (亮点, ≤ 100 characters), preparer (编制人) and reviewer (审核人), the
-integrity pledge (诚信承诺) and ``content_hash``: sha256 over the RFC 8785 canonical JSON of
-everything else but the ``signature`` block (SPEC §13), which is added over the hash once signed.
+provisional figures, category and total scores (whether each category's points and the pass
+mark are provisional figures), the institution's claimed score and its deviation, highlights
+(亮点, ≤ 100 characters), preparer (编制人) and reviewer (审核人), the integrity pledge (诚信承诺)
+and ``content_hash``: sha256 over the RFC 8785 canonical JSON of everything else but the
+``signature`` block (SPEC §13), which is added over the hash once signed.
 
 Numbers are strings with (at least) two decimals and never rounded here, so the hash is exact and
 survives any JSON round trip. A report of format 1 (before the level, names and signatures) stays
@@ -126,10 +127,12 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
                        for line in result.indicators],
         "categories": [
             {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "points": amount(c.points),
-             "max": amount(c.max_points)} for c in result.categories],
+             "max": amount(c.max_points), "provisional": c.provisional}
+            for c in result.categories],
         "total": amount(result.total),
         "max_total": amount(result.max_total),
         "pass_mark": amount(result.pass_mark),
+        "pass_mark_provisional": result.pass_mark_provisional,
         "passed": result.passed,
         "vetoed_by": list(result.vetoed_by),
         "failed_required": list(result.failed_required),

@@ -13,6 +13,7 @@ from services.evaluation.report.wording import (
     PROVISIONAL_MEANS,
     SIGNATURE_NOTE,
     TITLE,
+    category_provisional,
     contradiction_lines,
     head_rows,
     is_provisional,
@@ -48,9 +49,8 @@ footer code, table.signature td { word-break: break-all; font-family: monospace;
 """
 
 
-def render_html(report: Mapping[str, Any], *, provisional: bool | None = None) -> str:
-    """A standalone printable (A4) HTML document of ``report``; every value is escaped.
-    ``provisional``: the mark of a format-1 report, from its pinned scheme version."""
+def render_html(report: Mapping[str, Any]) -> str:
+    """A standalone printable (A4) HTML document of ``report``; every value is escaped."""
     e = _escape
 
     def label(zh: str, en: str) -> str:
@@ -67,7 +67,7 @@ def render_html(report: Mapping[str, Any], *, provisional: bool | None = None) -
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(TITLE[0])}<br><small>{e(TITLE[1])}</small></h1>",
     ]
-    if is_provisional(report, provisional):
+    if is_provisional(report):
         parts.append(f'<div class="provisional"><b>{e(PROVISIONAL[0])} / {e(PROVISIONAL[1])}'
                      f"</b><br>{e(PROVISIONAL_MEANS[0])}<br><small>{e(PROVISIONAL_MEANS[1])}"
                      "</small></div>")
@@ -100,7 +100,9 @@ def render_html(report: Mapping[str, Any], *, provisional: bool | None = None) -
                  f"<tr><th>{label('一级指标', 'Category')}</th><th>{label('得分', 'Points')}</th>"
                  f"<th>{label('满分', 'Max')}</th></tr>")
     for c in report["categories"]:
-        parts.append(f"<tr><td>{e(c['name_zh'])} <small>{e(c['name_en'])}</small></td>"
+        mark = ("<br><span class=mark>暂定分值 / provisional points</span>"
+                if category_provisional(report, c) else "")
+        parts.append(f"<tr><td>{e(c['name_zh'])} <small>{e(c['name_en'])}</small>{mark}</td>"
                      f"<td class=num>{e(c['points'])}</td><td class=num>{e(c['max'])}</td></tr>")
     parts.append(f"<tr><th>{label('合计', 'Total')}</th><th class=num>{e(report['total'])}</th>"
                  f"<th class=num>{e(report['max_total'])}</th></tr></table>")
@@ -114,7 +116,7 @@ def render_html(report: Mapping[str, Any], *, provisional: bool | None = None) -
                  f"<th>{label('证明材料', 'Evidence')}</th></tr>")
     for line in report["indicators"]:
         value_zh, value_en = shown_value(line)
-        mark_zh, mark_en = provisional_figures(line)
+        mark_zh, mark_en = provisional_figures(line, report)
         mark = f"<br><span class=mark>{e(mark_zh)} / {e(mark_en)}</span>" if mark_zh else ""
         bounds = ("—" if line["baseline"] is None
                   else f"{line['baseline']} / {line['leading']}")

@@ -3,10 +3,12 @@ embedded: ``font.py``) and verifiable alone (the signed JSON report is attached 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from services.evaluation.report.wording import (
     PROVISIONAL_MEANS,
     SIGNATURE_NOTE,
     TITLE,
+    category_provisional,
     contradiction_lines,
     head_rows,
     is_provisional,
@@ -38,6 +41,10 @@ _LABELS = frozenset(Path(__file__).read_text("utf-8") + Path(wording.__file__).r
                     + "".join(chr(c) for c in range(32, 127)))
 # reportlab keeps fonts in one registry per process: one PDF is built at a time
 _BUILDING = threading.Lock()
+# rendered PDFs (about 100 KiB each), by the sha256 of the JSON they attach, least recent first
+CACHED = 32
+_CACHE: OrderedDict[bytes, bytes] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def report_json(report: Mapping[str, Any]) -> bytes:
@@ -45,20 +52,34 @@ def report_json(report: Mapping[str, Any]) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=2).encode()
 
 
-def render_pdf(report: Mapping[str, Any], *, provisional: bool | None = None) -> bytes:
+def render_pdf(report: Mapping[str, Any]) -> bytes:
     """The report as an A4 PDF (reportlab platypus): Chinese in the embedded Noto Sans CJK SC
     subset, page numbers and the content hash in every page's footer, the signature on the last
-    page and the JSON report attached. Byte-identical for the same report. ``provisional``: the
-    mark of a format-1 report, from its pinned scheme version."""
+    page and the JSON report attached. Byte-identical for the same report, so a PDF is checked by
+    rendering its attached report again. Reports are frozen: the last ``CACHED`` PDFs are kept,
+    by the sha256 of the JSON they render (which the PDF attaches)."""
     body = report_json(report)
+    key = hashlib.sha256(body).digest()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     with _BUILDING:
-        pdf = _layout(report, provisional=provisional,
-                      chars=_LABELS | frozenset(body.decode()))
-    return _attach(pdf, body)
+        pdf = _attach(_layout(report, chars=_LABELS | frozenset(body.decode())), body)
+    with _CACHE_LOCK:
+        _CACHE[key] = pdf
+        while len(_CACHE) > CACHED:
+            _CACHE.popitem(last=False)
+    return pdf
 
 
-def _layout(report: Mapping[str, Any], *, provisional: bool | None,
-            chars: frozenset[str]) -> bytes:
+def clear_cache() -> None:
+    """Forget every rendered PDF (tests: render again from nothing)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _layout(report: Mapping[str, Any], *, chars: frozenset[str]) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -68,8 +89,15 @@ def _layout(report: Mapping[str, Any], *, provisional: bool | None,
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    # registered again for each PDF, under one name: only this report's font stays in memory
-    pdfmetrics.registerFont(TTFont(PDF_FONT, io.BytesIO(font.truetype(chars))))
+    # registered again for each PDF, under one name: only this report's font stays in memory.
+    # reportlab keeps the first font registered under a name, and under its face's name, for the
+    # whole process (registerFont ignores a second): the last report's font is taken out first,
+    # or this PDF would print with that font, its own characters missing (blank).
+    face = TTFont(PDF_FONT, io.BytesIO(font.truetype(chars)))
+    pdfmetrics._fonts.pop(PDF_FONT, None)
+    pdfmetrics._dynFaceNames.pop(face.face.name, None)
+    pdfmetrics.registerFont(face)
+    assert pdfmetrics.getFont(PDF_FONT) is face
     base = ParagraphStyle("gl", fontName=PDF_FONT, fontSize=9, leading=12, wordWrap="CJK")
     small = ParagraphStyle("gl-small", parent=base, fontSize=7, leading=9, textColor=colors.grey)
     title = ParagraphStyle("gl-title", parent=base, fontSize=16, leading=22, alignment=1)
@@ -102,7 +130,7 @@ def _layout(report: Mapping[str, Any], *, provisional: bool | None,
 
     story: list[Any] = [Paragraph(f'{e(TITLE[0])}<br/><font size="9">{e(TITLE[1])}</font>', title),
                         Spacer(1, 4 * mm)]
-    if is_provisional(report, provisional):
+    if is_provisional(report):
         story.append(Paragraph(
             f'<font size="13">{e(PROVISIONAL[0])} / {e(PROVISIONAL[1])}</font><br/>'
             f"{e(PROVISIONAL_MEANS[0])}<br/><font size=\"7\">{e(PROVISIONAL_MEANS[1])}</font>",
@@ -126,7 +154,9 @@ def _layout(report: Mapping[str, Any], *, provisional: bool | None,
 
     story += [h("一级指标得分", "Category scores"),
               table([[p("一级指标", "Category"), p("得分", "Points"), p("满分", "Max")]]
-                    + [[p(c["name_zh"], c["name_en"]), p(c["points"]), p(c["max"])]
+                    + [[[p(c["name_zh"], c["name_en"]), *([Paragraph(
+                        '<font color="#aa6600">暂定分值 / provisional points</font>', small)]
+                        if category_provisional(report, c) else [])], p(c["points"]), p(c["max"])]
                        for c in report["categories"]]
                     + [[p("合计", "Total"), p(report["total"]), p(report["max_total"])]],
                     [120, 30, 30])]
@@ -139,7 +169,7 @@ def _layout(report: Mapping[str, Any], *, provisional: bool | None,
         refs = Paragraph("<br/>".join(f"{e(r['filename'])} sha256:{e(r['sha256'])}"
                                       for r in line["evidence"]) or "—", small)
         bounds = "—" if line["baseline"] is None else f"{line['baseline']} / {line['leading']}"
-        mark_zh, mark_en = provisional_figures(line)
+        mark_zh, mark_en = provisional_figures(line, report)
         name = [p(line["name_zh"], line["name_en"])]
         if mark_zh:
             name.append(Paragraph(f'<font color="#aa6600">{e(mark_zh)} / {e(mark_en)}</font>',

@@ -1,7 +1,8 @@
 """Signed reports (签名报告): the platform's report key signs a report's content hash when it is
 submitted, and anyone with the published public keys can check it — through the public verify
-call, or offline with ``tools/verify_report.py`` (which repeats what ``verify`` does here with
-the standard library and ``cryptography`` alone).
+call, or offline with ``tools/verify_report.py`` (which repeats what ``signature_fault`` does
+here with the standard library and ``cryptography`` alone). The whole check of a file, its pages
+included, is ``verification.py``.
 
 What is signed is domain-separated: the bytes ``greenladder.evaluation-report/2`` + ``\\n`` + the
 content hash (64 hex digits), never anything a key of the platform signs for another use. The
@@ -14,17 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.evaluation.report.content import FORMAT, FORMATS, verify_hash
-from services.evaluation.report.pdf import ATTACHMENT
+from services.evaluation.report.content import FORMAT
 from services.kernel.signing import KeyRing
 
 ISSUER = "evaluation_reports"
@@ -46,70 +43,25 @@ def sign(content: Mapping[str, Any], ring: KeyRing) -> dict[str, Any]:
                                      "signature": base64.b64encode(signature).decode()}}
 
 
-@dataclass(frozen=True)
-class Verification:
-    """What a check of a report found: valid, or why not (a message code)."""
-
-    valid: bool
-    reason: str = ""
-    content_hash: str = ""
-    key_id: str = ""
-    evaluation_id: str = ""
-    tenant: str = ""
-    provisional: bool = False
-
-
-def read_report(data: bytes) -> dict[str, Any] | None:
-    """The report a file holds: a JSON report, or the JSON attached to a report's PDF; None for
-    anything else (never an exception, whatever the bytes)."""
-    try:
-        if data.lstrip()[:5] == b"%PDF-":
-            data = _attachment(data)
-        report = json.loads(data)
-    except Exception:  # noqa: BLE001 - any malformed file is "not a report", never a 5xx
-        return None
-    if (not isinstance(report, dict) or report.get("format") not in FORMATS
-            or not isinstance(report.get("content_hash"), str)):
-        return None
-    return report
-
-
-def verify(data: bytes, keys: Mapping[str, Ed25519PublicKey]) -> Verification:
-    """Check the report in ``data`` (JSON or PDF) against the published ``keys`` (key id →
-    public key): not a report, its hash does not match its content, it carries no signature,
-    its key is not published, or the signature does not match."""
-    report = read_report(data)
-    if report is None:
-        return Verification(False, "report.not_a_report")
-    signature = report.get("signature")
-    block = signature if isinstance(signature, dict) else {}
-    found = Verification(
-        False, "", content_hash=report["content_hash"], key_id=_text(block.get("key_id")),
-        evaluation_id=_text(report.get("evaluation_id")), tenant=_text(report.get("tenant")),
-        provisional=report.get("provisional") is True)
-    if not verify_hash(report):
-        return replace(found, reason="report.hash_mismatch")
-    if report["format"] not in SIGNED_FORMATS or not block:
-        return replace(found, reason="report.unsigned")
-    key = keys.get(found.key_id)
+def signature_fault(report: Mapping[str, Any],
+                      keys: Mapping[str, Ed25519PublicKey]) -> str:
+    """Why ``report`` (its content hash already checked) is not signed by one of the published
+    ``keys``, as a message code; "" when it is. A format-1 report was never signed
+    (``report.unsigned``); a format-2 report is always signed, so one without a well-formed block
+    is not as issued (``report.bad_signature``)."""
+    if report.get("format") not in SIGNED_FORMATS:
+        return "report.unsigned"
+    block = report.get("signature")
+    if (not isinstance(block, dict) or block.get("alg") != ALG
+            or not isinstance(block.get("key_id"), str)
+            or not isinstance(block.get("signature"), str)):
+        return "report.bad_signature"
+    key = keys.get(block["key_id"])
     if key is None:
-        return replace(found, reason="report.unknown_key")
-    if block.get("alg") != ALG:
-        return replace(found, reason="report.bad_signature")
+        return "report.unknown_key"
     try:
-        key.verify(base64.b64decode(_text(block.get("signature")), validate=True),
+        key.verify(base64.b64decode(block["signature"], validate=True),
                    signed_message(report["format"], report["content_hash"]))
     except (InvalidSignature, binascii.Error, ValueError):
-        return replace(found, reason="report.bad_signature")
-    return replace(found, valid=True)
-
-
-def _attachment(pdf: bytes) -> bytes:
-    from pypdf import PdfReader
-
-    files = PdfReader(io.BytesIO(pdf)).attachments.get(ATTACHMENT) or []
-    return files[0] if files else b""
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+        return "report.bad_signature"
+    return ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.evaluation.report.content import FORMAT_1
 from services.evaluation.scoring.lines import FIGURE_NAMES as FIGURES
 
 TITLE = ("绿色制造评价报告", "Green manufacturing evaluation report")
@@ -38,15 +39,43 @@ SIGNATURE_NOTE = (
     "POST /api/v1/public/reports/verify.")
 
 
-def is_provisional(report: Mapping[str, Any], provisional: bool | None = None) -> bool:
-    """Whether the first page carries the provisional mark: as the report states it (format 2),
-    else as the caller says from the pinned scheme version (format 1, outside the hash)."""
-    stated = report.get("provisional")
-    return bool(stated) if isinstance(stated, bool) else bool(provisional)
+MARK = ("暂定", "provisional")
+# a format-1 report names no figure: every figure of its scheme versions was provisional
+EVERY_FIGURE = ("暂定：本行全部数值", "provisional: every figure of this line")
 
 
-def provisional_figures(line: Mapping[str, Any]) -> tuple[str, str]:
-    """("暂定：分值、基准值", "provisional: points, baseline"), or ("", "") when none is."""
+def is_provisional(report: Mapping[str, Any]) -> bool:
+    """Whether the first page carries the provisional mark: as the report states it (format 2).
+    A report of format 1 does not state it; every scheme version it was issued under was
+    provisional throughout, so it is."""
+    if report.get("format") == FORMAT_1:
+        return True
+    return report.get("provisional") is True
+
+
+def _stated(report: Mapping[str, Any], value: Any) -> bool:
+    """A provisional flag of part of a report: as stated, or (format 1, or a format-2 report
+    issued before the part was flagged) as the whole report is."""
+    if report.get("format") != FORMAT_1 and isinstance(value, bool):
+        return value
+    return is_provisional(report)
+
+
+def pass_mark_provisional(report: Mapping[str, Any]) -> bool:
+    return _stated(report, report.get("pass_mark_provisional"))
+
+
+def category_provisional(report: Mapping[str, Any], category: Mapping[str, Any]) -> bool:
+    """Whether the category's points (its maximum) are a provisional figure."""
+    return _stated(report, category.get("provisional"))
+
+
+def provisional_figures(line: Mapping[str, Any],
+                        report: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """("暂定：分值、基准值", "provisional: points, baseline"), or ("", "") when none is; every
+    figure of a line of a format-1 report."""
+    if report is not None and report.get("format") == FORMAT_1:
+        return EVERY_FIGURE
     figures = line.get("provisional") or []
     if not figures:
         return "", ""
@@ -154,7 +183,8 @@ def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     indicators = {i["id"]: i["name_zh"] for i in report["indicators"]}
     rows = [
         ("平台评分", "Platform score", f"{report['total']} / {report['max_total']}"),
-        ("合格分数线", "Pass mark", report["pass_mark"]),
+        ("合格分数线", "Pass mark", report["pass_mark"] + (
+            f"（{MARK[0]} {MARK[1]}）" if pass_mark_provisional(report) else "")),
         ("结论", "Conclusion", " ".join(CONCLUSIONS[report["conclusion"]])),
     ]
     if report["vetoed_by"]:

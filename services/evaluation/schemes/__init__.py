@@ -6,12 +6,14 @@ indicators (二级指标), and the sources of its figures (which are provisional
 Adding an industry scheme, or a new version of one, is adding a file; no code changes.
 
 - ``model``: the file format (pydantic models: types, allowed kinds and directions, missing
-  fields) and where each figure comes from;
+  fields, every figure finite and bounded in digits and places) and where each figure comes
+  from;
 - ``checks``: arithmetic, logic and sources (unique ids, points that add up, baseline and leading
   values that point the way the direction says, tiers, rubrics that can reach full marks, pass
   marks, every figure with a known source), every defect collected;
-- ``loading``: files read within limits of size and YAML alias expansion; every shipped and
-  operator file checked when the service starts, then held in memory.
+- ``loading``: files read within limits of size and YAML alias expansion, a key given twice
+  refused; every shipped and operator file (a ``*.yml`` is a defect) checked when the service
+  starts, then held in memory.
 
 A defect is a ``scheme.invalid`` DomainError naming the file, the path inside it
 (``categories[2].indicators[5].leading``) and the problem, so a malformed scheme never reaches
@@ -24,22 +26,22 @@ from services.evaluation.schemes.loading import (
     SCHEMES,
     Catalogue,
     Limits,
-    _shipped,
     catalogue,
     check_at_start,
     collect,
     get_scheme,
     limits,
-    load_scheme,
-    load_schemes,
     parse_scheme,
     read_scheme_file,
+    reload_schemes,
     scheme_defects,
     schemes,
 )
 from services.evaluation.schemes.model import (
     KINDS,
     LEVELS,
+    MAX_DIGITS,
+    MAX_PLACES,
     BasicRequirement,
     Basis,
     Category,
@@ -63,6 +65,8 @@ __all__ = [
     "DATA",
     "KINDS",
     "LEVELS",
+    "MAX_DIGITS",
+    "MAX_PLACES",
     "SCHEMES",
     "BasicRequirement",
     "Basis",
@@ -80,7 +84,6 @@ __all__ = [
     "Scheme",
     "Source",
     "Tier",
-    "_shipped",
     "catalogue",
     "check_at_start",
     "check_scheme",
@@ -88,10 +91,9 @@ __all__ = [
     "format_number",
     "get_scheme",
     "limits",
-    "load_scheme",
-    "load_schemes",
     "parse_scheme",
     "read_scheme_file",
+    "reload_schemes",
     "scheme_defects",
     "schemes",
     "sources_of",

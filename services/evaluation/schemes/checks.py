@@ -16,6 +16,8 @@ from services.evaluation.schemes.model import (
 )
 from services.kernel.errors import DomainError, invalid
 
+LONGEST = 300  # the longest a defect's file, path or problem is written
+
 
 @dataclass(frozen=True)
 class Defect:
@@ -26,6 +28,12 @@ class Defect:
     problem: str
     folder: str = ""            # where the file is, when read from a folder
 
+    def __post_init__(self) -> None:
+        # a path or a problem quotes the file (a key, a kind); a 1 MB key is not a 1 MB log line
+        for name in ("file", "path", "problem"):
+            text = getattr(self, name)
+            if len(text) > LONGEST:
+                object.__setattr__(self, name, text[:LONGEST - 3] + "...")
 
     def error(self) -> DomainError:
         return invalid("scheme.invalid", file=self.file, path=self.path or "(root)",
@@ -36,10 +44,21 @@ class Defect:
         return f"{where}: {self.path or '(root)'}: {self.problem}"
 
 
+SHORT = 40  # the longest a number is written in a message or a rule text
+
+
 def format_number(number: Decimal) -> str:
-    """A Decimal as plain text for messages and rule texts: 2.50 → 2.5, 1E+1 → 10."""
+    """A Decimal as plain text for messages and rule texts: 2.50 → 2.5, 1E+1 → 10.
+
+    Never longer than ``SHORT`` characters: a number too long to write out (9E+999999 would be
+    a million digits) keeps its exponent and is cut."""
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or len(digits) + abs(exponent) > SHORT:
+        text = str(number)
+        return text if len(text) <= SHORT else text[:SHORT - 3] + "..."
     text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return text if len(text) <= SHORT else text[:SHORT - 3] + "..."
 
 
 def check_scheme(scheme: Scheme, file: str) -> list[Defect]:

@@ -53,6 +53,33 @@ class Catalogue:
 # --- one file -------------------------------------------------------------------------------------
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last,
+    silently: a second ``leading:`` would quietly replace the first). A key that overrides one
+    brought in by a merge (``<<: *base``) is not a duplicate."""
+
+    def construct_mapping(self, node: yaml.MappingNode,  # type: ignore[override]
+                          deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: the base loader says so
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {str(key)[:80]!r} (first given at line {first})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     """pydantic's error location → ``categories[2].indicators[5].leading``."""
     out = ""
@@ -149,7 +176,7 @@ def read_scheme_file(path: Path, *, bounds: Limits | None = None) -> tuple[Schem
         return None, [Defect(name, "", f"cannot be read: {exc.strerror or exc}")]
     except UnicodeDecodeError as exc:
         return None, [Defect(name, "", f"not UTF-8 text (byte {exc.start})")]
-    loader = yaml.SafeLoader(text)
+    loader = _UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -169,21 +196,14 @@ def read_scheme_file(path: Path, *, bounds: Limits | None = None) -> tuple[Schem
     return scheme_defects(raw, file=name)
 
 
-def load_scheme(path: Path) -> Scheme:
-    """Read and validate one scheme file, or ``scheme.invalid`` naming its first defect."""
-    scheme, found = read_scheme_file(path)
-    if scheme is None:
-        raise found[0].error()
-    return scheme
-
-
 # --- folders --------------------------------------------------------------------------------------
 
 
 def collect(folders: Iterable[Path], *, shipped: Mapping[tuple[str, int], Scheme] | None = None,
             bounds: Limits | None = None) -> Catalogue:
-    """Every ``*.yaml`` in ``folders``, every defect of every file. Two files may not claim the
-    same (id, version), nor redefine one of ``shipped``."""
+    """Every ``*.yaml`` in ``folders``, every defect of every file (a ``*.yml`` is one: it would
+    be ignored). Two files may not claim the same (id, version), nor redefine one of
+    ``shipped``."""
     found: dict[tuple[str, int], Scheme] = {}
     origin: dict[tuple[str, int], str] = {}
     defects: list[Defect] = []
@@ -191,6 +211,10 @@ def collect(folders: Iterable[Path], *, shipped: Mapping[tuple[str, int], Scheme
         if not folder.is_dir():
             defects.append(Defect(str(folder), "", "not a folder"))
             continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml":
+                defects.append(Defect(path.name, "", f"not read: a scheme file's name ends in "
+                                                     f".yaml, not {path.suffix}", str(folder)))
         for path in sorted(folder.glob("*.yaml")):
             scheme, problems = read_scheme_file(path, bounds=bounds)
             defects += [dataclasses.replace(d, folder=str(folder)) for d in problems]
@@ -207,14 +231,6 @@ def collect(folders: Iterable[Path], *, shipped: Mapping[tuple[str, int], Scheme
             else:
                 found[scheme.key], origin[scheme.key] = scheme, path.name
     return Catalogue(MappingProxyType(found), tuple(defects))
-
-
-def load_schemes(directory: Path) -> dict[tuple[str, int], Scheme]:
-    """Every ``*.yaml`` in ``directory``, or ``scheme.invalid`` naming the first defect."""
-    catalogue = collect([directory])
-    if catalogue.defects:
-        raise catalogue.defects[0].error()
-    return dict(catalogue.schemes)
 
 
 def catalogue() -> Catalogue:
@@ -234,6 +250,12 @@ def catalogue() -> Catalogue:
 def _shipped() -> Catalogue:
     """Every scheme and defect, read once and then held for the life of the process."""
     return catalogue()
+
+
+def reload_schemes() -> None:
+    """Forget the schemes held: the next use reads every file again (tests that change
+    ``GL_SCHEMES_DIR``; the service itself reads them once)."""
+    _shipped.cache_clear()
 
 
 def check_at_start() -> tuple[Defect, ...]:

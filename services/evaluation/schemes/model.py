@@ -13,11 +13,17 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 LEVELS = ("municipal", "provincial", "national")
+# no figure of the platform (a scheme's or a unit's) has more integer digits than this, so the
+# arithmetic stays exact and 9E+999999 cannot overflow the decimal context
+MAX_DIGITS = 15
+# nor more decimal places than this in a scheme (a fraction 0.333333, a baseline 0.0125)
+MAX_PLACES = 6
 
 
 class _Strict(BaseModel):
@@ -25,9 +31,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _places(number: Decimal) -> int:
+    """Decimal places once trailing zeros are dropped: 2.50 → 1, 1E+3 → 0, 1E-7 → 7."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked before
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def _bounded(number: Decimal) -> Decimal:
+    """A scheme figure: finite (pydantic refuses NaN and Infinity), at most ``MAX_DIGITS``
+    integer digits and ``MAX_PLACES`` decimal places, so scoring cannot overflow and no text
+    that shows it grows without bound."""
+    if not number:
+        return Decimal(0)  # 0E+999999 is 0
+    if number.adjusted() >= MAX_DIGITS:
+        raise PydanticCustomError(
+            "figure_too_large", "too large: at most {digits} digits before the point",
+            {"digits": MAX_DIGITS})
+    if _places(number) > MAX_PLACES:
+        raise PydanticCustomError(
+            "figure_too_precise", "too many decimal places: at most {places}",
+            {"places": MAX_PLACES})
+    return number
+
+
+# every number a scheme sets
+Figure = Annotated[Decimal, AfterValidator(_bounded)]
+
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Points = Annotated[Decimal, Field(gt=0)]
+Points = Annotated[Figure, Field(gt=0)]
 # ``source: placeholder`` (every figure of the item) or ``source: {points: a, leading: b}``
 SourceRef = Union[Id, dict[str, Id]]
 
@@ -70,10 +104,10 @@ class _Indicator(_Sourced):
 class Tier(_Strict):
     """One tier of a tiered indicator: a range of the basis [min, max) and its own targets."""
 
-    min: Decimal | None = None  # inclusive; none: no lower bound
-    max: Decimal | None = None  # exclusive; none: no upper bound
-    baseline: Decimal
-    leading: Decimal
+    min: Figure | None = None   # inclusive; none: no lower bound
+    max: Figure | None = None   # exclusive; none: no upper bound
+    baseline: Figure
+    leading: Figure
 
     def holds(self, basis: Decimal) -> bool:
         return (self.min is None or basis >= self.min) and (self.max is None or basis < self.max)
@@ -104,8 +138,8 @@ class Quantitative(_Indicator):
     kind: Literal["quantitative"]
     unit: Text
     direction: Literal["forward", "reverse"]
-    baseline: Decimal | None = None
-    leading: Decimal | None = None
+    baseline: Figure | None = None
+    leading: Figure | None = None
     basis: Basis | None = None
     tiers: tuple[Tier, ...] | None = None
     per_product: PerProduct | None = None
@@ -121,7 +155,7 @@ class RubricOption(_Strict):
     id: Id
     text_zh: Text
     text_en: Text
-    fraction: Annotated[Decimal, Field(ge=0, le=1)]
+    fraction: Annotated[Figure, Field(ge=0, le=1)]
 
 
 class Qualitative(_Indicator):
@@ -162,10 +196,10 @@ class PassMark(_Sourced):
     """The scheme's default pass mark, optionally different per level (市/省/国家).
     A campaign's own mark is applied later, at review, to the same score."""
 
-    default: Annotated[Decimal, Field(ge=0)]
-    municipal: Annotated[Decimal, Field(ge=0)] | None = None
-    provincial: Annotated[Decimal, Field(ge=0)] | None = None
-    national: Annotated[Decimal, Field(ge=0)] | None = None
+    default: Annotated[Figure, Field(ge=0)]
+    municipal: Annotated[Figure, Field(ge=0)] | None = None
+    provincial: Annotated[Figure, Field(ge=0)] | None = None
+    national: Annotated[Figure, Field(ge=0)] | None = None
 
     def for_level(self, level: str | None) -> Decimal:
         mark = getattr(self, level) if level else None
@@ -238,6 +272,25 @@ class Scheme(_Sourced):
     def provisional(self) -> bool:
         """Whether any figure of this version is not from an official text."""
         return any(self.provisional_figures(item) for _, item in self.figure_items())
+
+    def pass_mark_provisional(self, level: str | None = None) -> bool:
+        """Whether the pass mark of ``level`` (the default when None or not set for it) is not
+        from an official text."""
+        figure = level if level and getattr(self.pass_mark, level) is not None else "default"
+        return figure in self.provisional_figures(self.pass_mark)
+
+    def definition(self) -> dict[str, Any]:
+        """The scheme as data (numbers as text), with where it is provisional:
+        ``provisional_figures``, the path of every figure not from an official text
+        (``pass_mark.default``, ``categories[0].indicators[2].leading``), and
+        ``pass_mark_provisional`` (the default pass mark's)."""
+        return {
+            **self.model_dump(mode="json"),
+            "provisional_figures": [f"{path}.{figure}" if path else figure
+                                    for path, item in self.figure_items()
+                                    for figure in self.provisional_figures(item)],
+            "pass_mark_provisional": self.pass_mark_provisional(),
+        }
 
 
 def sources_of(item: _Sourced) -> Mapping[str, str]:

@@ -64,8 +64,9 @@ def score(
                 scored = score_one(scheme, category.id, indicator, values.get(indicator.id))
                 lines.append(scored)
                 subtotal += scored.points
-            categories.append(CategoryScore(category.id, category.name_zh, category.name_en,
-                                            subtotal, category.points))
+            categories.append(CategoryScore(
+                category.id, category.name_zh, category.name_en, subtotal, category.points,
+                provisional="points" in scheme.provisional_figures(category)))
         total = sum((c.points for c in categories), Decimal(0))
 
     vetoed_by = tuple(r.id for r in scheme.basic_requirements if basic.get(r.id) is not True)
@@ -87,6 +88,7 @@ def score(
         failed_required=failed_required,
         missing=missing,
         provisional=scheme.provisional,
+        pass_mark_provisional=scheme.pass_mark_provisional(level),
     )
 
 
@@ -112,18 +114,21 @@ def result_dict(result: Result) -> dict[str, Any]:
         "pass_mark": str(result.pass_mark), "passed": result.passed,
         "vetoed_by": list(result.vetoed_by), "failed_required": list(result.failed_required),
         "missing": list(result.missing), "provisional": result.provisional,
+        "pass_mark_provisional": result.pass_mark_provisional,
     }
 
 
 def accepts(scheme: Scheme, indicator_id: str, value: Value) -> bool:
     """Whether ``scheme`` can score ``value`` for ``indicator_id`` (it exists there, with that
-    type and unit) — what re-scoring carries over from data held under another version."""
+    type and unit) — what re-scoring carries over from data held under another version. A value
+    the scorer refuses, or cannot work with at all (a malformed shape held from long ago, a
+    figure whose arithmetic fails), is not carried: the answer is no, never an exception."""
     for category, indicator in scheme.indicators():
         if indicator.id == indicator_id:
             try:
                 with localcontext(CONTEXT):
                     score_one(scheme, category.id, indicator, value)
-            except DomainError:
+            except (DomainError, ArithmeticError, TypeError, ValueError, AttributeError):
                 return False
             return True
     return False

@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
-from services.evaluation.schemes import Check, Qualitative, Quantitative, Scheme
+from services.evaluation.schemes import MAX_DIGITS, Check, Qualitative, Quantitative, Scheme
 from services.evaluation.scoring.model import CENT, IndicatorScore, ProductScore
 from services.kernel.errors import invalid
 
-# no figure of the platform has more integer digits than this (arithmetic stays exact, and
-# 1E+999999 cannot overflow the decimal context)
-MAX_DIGITS = 15
+# a unit's figure, like a scheme's, has at most MAX_DIGITS integer digits (arithmetic stays exact,
+# and 1E+999999 cannot overflow the decimal context)
 
 # the figures an indicator line may name as provisional, in both languages
 FIGURE_NAMES = {

@@ -116,6 +116,7 @@ class CategoryScore:
     name_en: str
     points: Decimal
     max_points: Decimal
+    provisional: bool = False         # the category's points figure is not from an official text
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class Result:
     failed_required: tuple[str, ...]  # required (必选) items not met or not reported
     missing: tuple[str, ...]          # indicators without a value
     provisional: bool = False         # the scheme version has figures not from an official text
+    pass_mark_provisional: bool = False  # the pass mark applied is not from an official text
 
     @property
     def vetoed(self) -> bool:

@@ -129,6 +129,9 @@ def _tiered(scheme: Scheme, category: str, indicator: Quantitative,
         raise invalid("value.basis_missing", id=indicator.id, basis=basis.name_zh,
                       basis_en=basis.name_en, unit=basis.unit)
     amount = number(indicator.id, value.basis)
+    if amount < 0:
+        raise invalid("value.basis_negative", id=indicator.id, basis=format_number(amount),
+                      unit=basis.unit)
     for tier, label in zip(indicator.tiers, labels, strict=True):
         if tier.holds(amount):
             break

@@ -1,6 +1,11 @@
 """the level applied for; every evidence upload keeps its own name (the file name joins the key);
 an index for re-scoring in submission order
 
+Downgrade: before 0004 an upload was keyed without its name, so the uploads of the same bytes for
+the same indicator under different names cannot all stay. The downgrade keeps one per old key,
+the earliest (by ``uploaded_at``, then by file name), and deletes the later ones before
+re-keying: their names and uploaders are lost; the bytes (``evidence_blob``) stay.
+
 Revision ID: 0004
 Revises: 0003
 """
@@ -50,8 +55,22 @@ def upgrade() -> None:
                     ['scheme_id', 'status', 'submitted_at', 'id'])
 
 
+def _keep_the_earliest_upload_per_old_key() -> None:
+    """Delete every upload for which an earlier one has the same old key (the same bytes for
+    the same indicator of the same evaluation under another name), so the old key holds."""
+    link = _table(NEW_KEY)
+    other = link.alias('earlier')
+    earlier = sa.exists().where(
+        *(other.c[c] == link.c[c] for c in OLD_KEY),
+        sa.or_(other.c.uploaded_at < link.c.uploaded_at,
+               sa.and_(other.c.uploaded_at == link.c.uploaded_at,
+                       other.c.filename < link.c.filename)))
+    op.execute(link.delete().where(earlier))
+
+
 def downgrade() -> None:
     op.drop_index('ix_evaluation_rescoring', table_name='evaluation')
+    _keep_the_earliest_upload_per_old_key()
     _rekey(OLD_KEY)
     with op.batch_alter_table('evaluation') as batch:
         batch.drop_column('level')
