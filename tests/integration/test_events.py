@@ -73,9 +73,15 @@ def test_consumer_killed_mid_batch_loses_nothing(own_stack):  # type: ignore[no-
     stack.start_process("gateway")
     stack.wait_gateway()
     wait_for(lambda: _view_count(stack, "320000") == 150, timeout=60)
-    applied = sum(1 for line in log_lines(stack, "gateway")
-                  if line.get("msg") == "event consumed" and line.get("applied"))
-    assert applied == 150  # each event's effect once, across both lives of the consumer
+    consumed = [line for line in log_lines(stack, "gateway")
+                if line.get("msg") == "event consumed"]
+    applied = [line["event_id"] for line in consumed if line.get("applied")]
+    assert len(applied) == len(set(applied))  # no event's effect twice, across both lives
+    assert len({line["event_id"] for line in consumed}) == 150  # every event reached the view
+    # The consumer logs an event after committing its effect: the one whose commit the kill
+    # followed before its line was written comes back, is found in the inbox and is logged
+    # once, as already applied. Events are handled one at a time, so at most one is.
+    assert len(applied) in (149, 150)
 
 
 def test_one_trace_from_http_through_grpc_and_nats_to_the_consumer(stack):  # type: ignore[no-untyped-def]
