@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -25,4 +27,8 @@ def test_ready_names_the_service_that_is_not(own_stack) -> None:  # type: ignore
 
     own_stack.start_process("registry")
     own_stack.wait_healthy("registry")
-    assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+    # the gateway's channel reconnects with gRPC's backoff (a second or so after a failure)
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the gateway did not become ready again"
+        time.sleep(0.2)

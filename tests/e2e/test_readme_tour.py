@@ -23,6 +23,7 @@ def tour_script() -> str:
 
 def test_the_readme_tour_runs_as_written(own_stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     own_stack.start()
+    a_wrong_password_says_why_and_gives_no_token(own_stack)
     script = tour_script().replace("B=http://127.0.0.1:8800", f"B={own_stack.gateway_url}", 1)
     assert f"B={own_stack.gateway_url}" in script
     before = set(ROOT.iterdir())
@@ -43,8 +44,8 @@ def test_the_readme_tour_runs_as_written(own_stack, tmp_path: Path) -> None:  # 
     assert "Traceback" not in run.stderr, run.stderr
 
 
-def test_a_wrong_password_says_why_and_gives_no_token(own_stack) -> None:  # type: ignore[no-untyped-def]
-    own_stack.start()
+def a_wrong_password_says_why_and_gives_no_token(own_stack) -> None:  # type: ignore[no-untyped-def]
+    """The tour's ``login`` helper on a wrong password: why, on stderr, and no token."""
     helper = tour_script().split("\n")
     start = next(i for i, line in enumerate(helper) if line.startswith("login()"))
     definition = "\n".join(helper[start:start + 2])
