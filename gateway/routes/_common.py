@@ -104,6 +104,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: _error("the caller may not do this here"),
     404: _error("no such record (or route)"),
     409: _error("conflicts with the current state"),
+    413: _error("the body is over the route's size limit (request.too_large, or the route's own)"),
     422: _error("the request or its content is invalid"),
     503: _error("a service is unavailable; try again"),
 }
