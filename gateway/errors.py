@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,9 +13,35 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from services.kernel.errors import DomainError, Refusal, language, nul_refusal, refuse, render
+from services.kernel.errors import (
+    DomainError,
+    Refusal,
+    language,
+    load_messages,
+    nul_refusal,
+    refuse,
+    render,
+)
 
 logger = logging.getLogger("greenladder.gateway")
+HERE = Path(__file__).resolve().parent
+SERVICES = HERE.parent / "services"
+
+# The gateway's own messages, and the services' (read as data, never imported as code): a
+# service's refusal passes through the gateway with the message the service rendered, but the API
+# documents every code an operation can answer with its text (``routes._common.errors``).
+load_messages(HERE / "data" / "messages.yaml")
+for _path in sorted(SERVICES.glob("*/data/messages.yaml")):
+    load_messages(_path)
+
+
+def message_texts(code: str) -> dict[str, str] | None:
+    """A code's message templates, ``{"zh": …, "en": …}``, or None when no catalogue has it."""
+    zh, en = render(code, "zh"), render(code, "en")
+    return None if zh == code and en == code else {"zh": zh, "en": en}
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def error_response(status: int, code: str, message: str, params: dict | None = None) -> JSONResponse:
@@ -74,7 +101,7 @@ async def refuse_nul(request: Request) -> None:
         except ValueError:
             return  # malformed JSON is FastAPI's to refuse (400)
         refuse(_nul_in(body, ""))
-    elif kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+    elif kind.startswith(FORM_TYPES):
         form = await request.form()
         for name, value in form.multi_items():
             if isinstance(value, str):
@@ -125,6 +152,11 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         lang = language(request.headers.get("accept-language"))
         code = {404: "request.no_route", 405: "request.method"}.get(exc.status_code, "request.error")
+        kind = request.headers.get("content-type", "")
+        if exc.status_code == 400 and not kind.startswith(FORM_TYPES):
+            # FastAPI's own 400 for a JSON body it cannot even decode (bytes that are not UTF-8):
+            # to the caller, like any body that does not parse, not valid JSON.
+            code = "request.malformed_json"
         return error_response(exc.status_code, code, render(code, lang, detail=exc.detail))
 
     @app.exception_handler(Exception)

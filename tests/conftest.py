@@ -11,10 +11,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from deploy.local.stack import Stack
-from tests.helpers import Api, login
+from tests.helpers import Api, check_documented, login
 
 TEST_TENANTS = "000000,320000,330000,330200,660000"
 DATABASE_URL = os.environ.get("GL_TEST_DATABASE_URL", "")
@@ -56,6 +57,24 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
     finally:
         s.stop()
         s.drop_shared()
+
+
+@pytest.fixture(autouse=True)
+def documented_errors_only(request: pytest.FixtureRequest,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a stack test, every error answer of a gateway operation must be one its OpenAPI
+    document lists for that status (``tests.helpers.check_documented``): each HTTP call of the
+    test (``Api``, ``httpx.get``…) is checked as it returns, and an undocumented code fails it."""
+    if "e2e" not in request.node.path.parts:
+        return
+    send = httpx.Client.send
+
+    def checked(client: httpx.Client, req: httpx.Request, **kwargs):  # type: ignore[no-untyped-def]
+        response = send(client, req, **kwargs)
+        check_documented(response, send)
+        return response
+
+    monkeypatch.setattr(httpx.Client, "send", checked)
 
 
 @pytest.fixture(scope="session")

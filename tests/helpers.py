@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -39,6 +41,74 @@ def uscc(region: str = "320100") -> str:
 def bad_checksum(code: str) -> str:
     wrong = CHARSET[(CHARSET.index(code[-1]) + 1) % 31]
     return code[:-1] + wrong
+
+
+class UndocumentedError(AssertionError):
+    """An operation answered an error code its OpenAPI document does not list for that status."""
+
+
+_operations: dict[str, list[tuple[str, str, re.Pattern[str], dict[int, set[str]]]]] = {}
+
+
+def _documented(base: str, send: Callable[..., httpx.Response]
+                ) -> list[tuple[str, str, re.Pattern[str], dict[int, set[str]]]]:
+    """The operations of the gateway at ``base`` (its /openapi.json, fetched once): method,
+    path template, the template as a pattern, and per status the codes its ``error.code`` enum
+    lists. None documented (not a gateway): an empty list."""
+    if base not in _operations:
+        _operations[base] = []
+        with httpx.Client(base_url=base, timeout=30) as client:
+            r = send(client, client.build_request("GET", "/openapi.json"))
+            spec = r.json() if r.status_code == 200 else {}
+        for path, ops in spec.get("paths", {}).items():
+            pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)))
+            for method, op in ops.items():
+                codes = {int(status): set(_enum(answer))
+                         for status, answer in op.get("responses", {}).items()
+                         if status.isdigit()}
+                _operations[base].append((method.upper(), path, pattern, codes))
+        # a literal segment before a parameter, as the gateway's router matches them
+        _operations[base].sort(key=lambda op: op[1].count("{"))
+    return _operations[base]
+
+
+def _enum(answer: dict[str, Any]) -> list[str]:
+    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("properties", {}).get("error", {}).get("properties", {}).get(
+        "code", {}).get("enum", [])
+
+
+def check_documented(response: httpx.Response, send: Callable[..., httpx.Response]) -> None:
+    """Fail at once when a gateway operation answers an error whose ``(status, code)`` its
+    OpenAPI document does not list (``gateway.routes._common.errors``). Answers of no documented
+    operation (an unknown path, a method the path does not have) are not checked."""
+    if response.status_code < 400:
+        return
+    url = response.request.url
+    ops = _documented(f"{url.scheme}://{url.netloc.decode()}", send)
+    method = response.request.method
+    op = next((o for o in ops if o[0] == method and o[2].fullmatch(url.path)), None)
+    if op is None:
+        return
+    response.read()
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    documented = op[3].get(response.status_code, set())
+    if code in documented:
+        return
+    survey = os.environ.get("GL_TEST_UNDOCUMENTED_LOG")  # list them all instead of failing
+    if survey:
+        with open(survey, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"op": f"{method} {op[1]}", "status": response.status_code,
+                                "code": code}) + "\n")
+    else:
+        raise UndocumentedError(
+            f"{method} {op[1]} answered {response.status_code} {code!r}, which its OpenAPI "
+            f"document does not list (documented for {response.status_code}: "
+            f"{sorted(documented) or 'nothing'}); declare it in the route's errors(...) if the "
+            f"route should answer it: {response.text[:300]}")
 
 
 class Api:

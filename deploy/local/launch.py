@@ -41,10 +41,12 @@ def banner(stack: Stack, var_dir: Path) -> str:
     nats_users = ("(a user per process; passwords in var/keys/nats/, admin for tools)"
                   if stack.own_nats else "(external: users as in the operator guide, NATS)")
     grpc = ", ".join(f"{s} {stack.addr(s)}" for s in stack.services)
+    scrape = ", ".join(f"{s} {stack.metrics_url(s)}" for s in ("gateway", *stack.services))
     return f"""
 GreenLadder is running.
   API and OpenAPI docs : {stack.gateway_url}/docs
   gRPC (chosen now)    : {grpc}
+  metrics (Prometheus) : {scrape}
   NATS                 : {stack.nats_url} {nats_users}
   storage              : {"PostgreSQL" if stack.database_url else "SQLite under var/data/"}
   logs                 : var/log/ (process ids in var/run/)

@@ -50,7 +50,7 @@ def declared_consumers(process: str) -> tuple[Consumes, ...]:
 def processes() -> tuple[str, ...]:
     """Every NATS user but admin: each publisher in the event contract (listing included, before
     its service exists, so that tests can publish as it) and the gateway."""
-    return (*contract.CATALOGUES, GATEWAY)
+    return tuple(dict.fromkeys((*contract.CATALOGUES, GATEWAY)))  # the gateway publishes too
 
 
 def permissions(prefix: str, process: str, consumes: tuple[Consumes, ...]) -> dict:
@@ -63,6 +63,15 @@ def permissions(prefix: str, process: str, consumes: tuple[Consumes, ...]) -> di
         publish += [f"{prefix}.*.{process}.>", f"{api}.STREAM.CREATE.{own}",
                     f"{api}.STREAM.UPDATE.{own}", f"{api}.STREAM.INFO.{own}"]
         kv_keys.append(own)
+    if process in contract.CATALOGUES:
+        # Every service and every gateway follows the gateway's ended sessions
+        # (kernel.revocations, decision 0009) with an ephemeral ordered consumer delivered to
+        # its own inbox: read-only (only the gateway creates the stream), it can neither pull
+        # from another's consumer nor delete one.
+        gateway = streams.stream_name(prefix, GATEWAY)
+        publish += [f"{api}.STREAM.INFO.{gateway}",
+                    f"{api}.CONSUMER.CREATE.{gateway}", f"{api}.CONSUMER.INFO.{gateway}.*",
+                    f"$JS.FC.{gateway}.>"]
     # Every process runs a consumer, which makes sure the dead-letter stream exists.
     publish.append(f"{api}.STREAM.CREATE.{streams.stream_name(prefix, 'deadletter')}")
     for c in consumes:

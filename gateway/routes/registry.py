@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import Service, TenantDep
-from gateway.routes._common import ERRORS, IMPORT_TIMEOUT, as_json, import_request, reply
+from gateway.routes._common import IMPORT_TIMEOUT, as_json, errors, import_request, reply
 from gateway.schemas import Strict, model_of
 from generated.common.v1 import common_pb2
 from generated.registry.v1 import registry_pb2 as pb
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"])
 Kind = Literal["factory", "park", "supply_chain"]
 Unit = model_of(pb.Unit)
 ImportResult = model_of(common_pb2.ImportResult)
@@ -25,6 +25,23 @@ ImportResult = model_of(common_pb2.ImportResult)
 class Registered(Strict):
     created: bool
     unit: Unit  # type: ignore[valid-type]
+
+
+# --- the codes the registry answers (``errors``: per route, besides what every route answers) --
+
+SEEN = {403: ["auth.not_your_unit", "auth.outside_city"]}  # a city its own, an enterprise its own
+UNIT = {**SEEN, 404: ["unit.not_found"]}
+USCC = ["uscc.length", "uscc.charset", "uscc.region"]
+USCC_CHECKED = [*USCC, "uscc.checksum", "uscc.override_reason_required"]
+DATES = ["date.malformed", "date.out_of_range"]
+NAME = ["unit.name_required", "unit.name_too_long"]
+LOCATION = ["location.malformed", "location.unknown", "unit.location_other_tenant"]
+CHANGE = {422: [*DATES, "text.too_long"]}
+COMPLIANCE = {422: ["compliance.kind_unknown", "compliance.in_the_future",
+                    "compliance.ended_before_start", *DATES, "text.too_long"]}
+IMPORT = {422: ["request.file_format", "import.empty", "import.encoding", "import.csv_malformed",
+                "import.xlsx_malformed", "import.format", "import.columns_missing",
+                "import.columns_unknown", "import.too_many_rows"]}
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -117,7 +134,11 @@ class ComplianceIn(BaseModel):
 
 @router.post("/units", summary="Register a unit (idempotent on USCC + site)",
              response_model=Registered,
-             responses={201: {"description": "registered", "model": Registered},
+             responses={**errors(SEEN, {422: [
+                 *USCC_CHECKED, *NAME, *LOCATION, "unit.kind_unknown", "unit.industry_malformed",
+                 "unit.industry_unknown", "unit.not_manufacturing", "unit.park_level",
+                 "unit.park_fields_on_non_park", "unit.share_range", "text.too_long"]}),
+                        201: {"description": "registered", "model": Registered},
                         200: {"description": "already there"}})
 async def register_unit(body: UnitIn, call: TenantDep) -> JSONResponse:
     req = pb.RegisterUnitRequest(**body.model_dump(exclude={"industrial_value_added_share"}))
@@ -129,7 +150,9 @@ async def register_unit(body: UnitIn, call: TenantDep) -> JSONResponse:
 
 
 @router.get("/units", summary="Find units (by USCC, kind, city, name)",
-            response_model=model_of(pb.FindUnitsResponse))
+            response_model=model_of(pb.FindUnitsResponse),
+            responses=errors(SEEN, {422: [*USCC, "unit.kind_unknown", "unit.page_token"]},
+                             body="none"))
 async def find_units(
     call: TenantDep,
     uscc: str = Query("", max_length=40),
@@ -146,66 +169,80 @@ async def find_units(
 
 
 @router.post("/units/import", summary="Bulk import units from CSV or XLSX; a result per row",
-             response_model=ImportResult)
+             response_model=ImportResult,
+             responses=errors(SEEN, IMPORT, body="form"))
 async def import_units(call: TenantDep, file: UploadFile = File(...)) -> JSONResponse:
     request = await import_request(file, pb.ImportRequest)
     return reply(as_json(await call.registry.ImportUnits(request, timeout=IMPORT_TIMEOUT)))
 
 
-@router.get("/units/{unit_id}", summary="One unit", response_model=Unit)
+@router.get("/units/{unit_id}", summary="One unit", response_model=Unit,
+            responses=errors(UNIT, body="none"))
 async def get_unit(unit_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.GetUnit(pb.GetUnitRequest(unit_id=unit_id))))
 
 
 @router.get("/units/{unit_id}/history", summary="Renames, relocations and mergers of a unit",
-            response_model=model_of(pb.UnitHistoryResponse))
+            response_model=model_of(pb.UnitHistoryResponse),
+            responses=errors(UNIT, body="none"))
 async def unit_history(unit_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.UnitHistory(pb.GetUnitRequest(unit_id=unit_id))))
 
 
 @router.post("/units/{unit_id}/rename", summary="Record a name change (history kept)",
-             response_model=Unit)
+             response_model=Unit,
+             responses=errors(UNIT, CHANGE, {422: NAME}))
 async def rename_unit(unit_id: str, body: RenameIn, call: TenantDep) -> JSONResponse:
     request = pb.RenameUnitRequest(unit_id=unit_id, **body.model_dump())
     return reply(as_json(await call.registry.RenameUnit(request)))
 
 
 @router.post("/units/{unit_id}/relocate", summary="Record a relocation inside the tenant",
-             response_model=Unit)
+             response_model=Unit,
+             responses=errors(UNIT, CHANGE, {409: ["unit.site_taken"], 422: LOCATION}))
 async def relocate_unit(unit_id: str, body: RelocateIn, call: TenantDep) -> JSONResponse:
     request = pb.RelocateUnitRequest(unit_id=unit_id, **body.model_dump())
     return reply(as_json(await call.registry.RelocateUnit(request)))
 
 
 @router.put("/units/{unit_id}/ownership", response_model=Unit,
-            summary="Declare the unit's parent company and legal representative (related parties)")
+            summary="Declare the unit's parent company and legal representative (related parties)",
+            responses=errors(UNIT, {422: [*USCC_CHECKED, "person_id.format", "person_id.birth_date",
+                             "person_id.checksum", "unit.parent_is_self", "field.required",
+                             "text.too_long"]}))
 async def set_ownership(unit_id: str, body: OwnershipIn, call: TenantDep) -> JSONResponse:
     request = pb.SetOwnershipRequest(unit_id=unit_id, **body.model_dump())
     return reply(as_json(await call.registry.SetOwnership(request)))
 
 
 @router.post("/units/{unit_id}/merge", summary="Merge this unit into another (it keeps its id)",
-             response_model=Unit)
+             response_model=Unit,
+             responses=errors(UNIT, CHANGE, {409: ["unit.already_merged", "unit.merge_into_merged"],
+                              422: ["unit.merge_self"]}))
 async def merge_units(unit_id: str, body: MergeIn, call: TenantDep) -> JSONResponse:
     request = pb.MergeUnitsRequest(absorbed_id=unit_id, **body.model_dump())
     return reply(as_json(await call.registry.MergeUnits(request)))
 
 
 @router.put("/units/{unit_id}/members", summary="A park's member units (the whole list)",
-            response_model=model_of(pb.ParkMembers))
+            response_model=model_of(pb.ParkMembers),
+            responses=errors(UNIT, {422: ["unit.not_a_park", "park.member_kind"]}))
 async def set_members(unit_id: str, body: MembersIn, call: TenantDep) -> JSONResponse:
     request = pb.SetParkMembersRequest(park_id=unit_id, member_ids=body.member_ids)
     return reply(as_json(await call.registry.SetParkMembers(request)))
 
 
 @router.get("/units/{unit_id}/members", summary="A park's member units",
-            response_model=model_of(pb.ParkMembers))
+            response_model=model_of(pb.ParkMembers),
+            responses=errors(UNIT, body="none"))
 async def get_members(unit_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.GetParkMembers(pb.GetUnitRequest(unit_id=unit_id))))
 
 
 @router.put("/units/{unit_id}/suppliers", response_model=model_of(pb.Suppliers),
-            summary="A supply-chain enterprise's suppliers (any province)")
+            summary="A supply-chain enterprise's suppliers (any province)",
+            responses=errors(UNIT, {422: [*USCC, *NAME, "unit.not_supply_chain",
+                             "tenant.unknown"]}))
 async def set_suppliers(unit_id: str, body: SuppliersIn, call: TenantDep) -> JSONResponse:
     request = pb.SetSuppliersRequest(
         unit_id=unit_id, suppliers=[pb.Supplier(**s.model_dump()) for s in body.suppliers])
@@ -213,13 +250,16 @@ async def set_suppliers(unit_id: str, body: SuppliersIn, call: TenantDep) -> JSO
 
 
 @router.get("/units/{unit_id}/suppliers", summary="A supply-chain enterprise's suppliers",
-            response_model=model_of(pb.Suppliers))
+            response_model=model_of(pb.Suppliers),
+            responses=errors(UNIT, body="none"))
 async def get_suppliers(unit_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.GetSuppliers(pb.GetUnitRequest(unit_id=unit_id))))
 
 
 @router.post("/units/{unit_id}/plans", response_model=model_of(pb.Plan),
-             summary="Publish the park's or supply chain's cultivation plan for a year")
+             summary="Publish the park's or supply chain's cultivation plan for a year",
+             responses=errors(UNIT, {422: [*USCC, *NAME, "plan.owner_kind", "plan.not_a_member",
+                              "plan.not_a_supplier", "plan.empty", "plan.year", "text.too_long"]}))
 async def publish_plan(unit_id: str, body: PlanIn, call: TenantDep) -> JSONResponse:
     request = pb.PublishPlanRequest(
         owner_id=unit_id, year=body.year, title=body.title,
@@ -228,13 +268,15 @@ async def publish_plan(unit_id: str, body: PlanIn, call: TenantDep) -> JSONRespo
 
 
 @router.get("/units/{unit_id}/plans", summary="A unit's cultivation plans with progress",
-            response_model=model_of(pb.ListPlansResponse))
+            response_model=model_of(pb.ListPlansResponse),
+            responses=errors(UNIT, body="none"))
 async def list_plans(unit_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.ListPlans(pb.GetUnitRequest(unit_id=unit_id))))
 
 
 @router.get("/plans/{plan_id}", summary="One cultivation plan with progress",
-            response_model=model_of(pb.Plan))
+            response_model=model_of(pb.Plan),
+            responses=errors(UNIT, {404: ["plan.not_found"]}, body="none"))
 async def get_plan(plan_id: str, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.registry.GetPlan(pb.GetPlanRequest(plan_id=plan_id))))
 
@@ -243,14 +285,17 @@ async def get_plan(plan_id: str, call: TenantDep) -> JSONResponse:
 
 
 @router.post("/targets", status_code=201, response_model=model_of(pb.Target),
-             summary="Designate a cultivation target (培育对象; province)")
+             summary="Designate a cultivation target (培育对象; province)",
+             responses=errors(UNIT, CHANGE, {422: ["unit.kind_unknown",
+                              "target.category_mismatch"]}))
 async def designate_target(body: TargetIn, call: TenantDep) -> JSONResponse:
     request = pb.DesignateTargetRequest(**body.model_dump())
     return reply(as_json(await call.registry.DesignateTarget(request)), 201)
 
 
 @router.get("/targets", summary="Cultivation targets valid on a day",
-            response_model=model_of(pb.ListTargetsResponse))
+            response_model=model_of(pb.ListTargetsResponse),
+            responses=errors({422: DATES}, body="none"))
 async def list_targets(call: TenantDep, active_on: str = "",
                        include_expired: bool = False) -> JSONResponse:
     request = pb.ListTargetsRequest(active_on=active_on, include_expired=include_expired)
@@ -262,7 +307,8 @@ async def list_targets(call: TenantDep, active_on: str = "",
 
 @router.post("/units/{unit_id}/compliance", status_code=201,
              response_model=model_of(pb.ComplianceRecord),
-             summary="Record a compliance fact on a unit")
+             summary="Record a compliance fact on a unit",
+             responses=errors(UNIT, COMPLIANCE, {404: ["compliance.unit_unknown"], 422: USCC}))
 async def add_compliance(unit_id: str, body: ComplianceIn, call: TenantDep) -> JSONResponse:
     request = pb.AddComplianceRecordRequest(unit_id=unit_id, **body.model_dump())
     return reply(as_json(await call.registry.AddComplianceRecord(request)), 201)
@@ -275,7 +321,8 @@ class EndIn(BaseModel):
 
 @router.post("/units/{unit_id}/compliance/{record_id}/end",
              response_model=model_of(pb.ComplianceRecord),
-             summary="End a state record (off the abnormal list, rectified, production resumed)")
+             summary="End a state record (off the abnormal list, rectified, production resumed)",
+             responses=errors(UNIT, COMPLIANCE, {404: ["compliance.not_found"]}))
 async def end_compliance(unit_id: str, record_id: str, body: EndIn,
                          call: TenantDep) -> JSONResponse:
     request = pb.EndComplianceRecordRequest(unit_id=unit_id, record_id=record_id,
@@ -284,14 +331,16 @@ async def end_compliance(unit_id: str, record_id: str, body: EndIn,
 
 
 @router.get("/units/{unit_id}/compliance", summary="A unit's compliance records",
-            response_model=model_of(pb.ListComplianceRecordsResponse))
+            response_model=model_of(pb.ListComplianceRecordsResponse),
+            responses=errors(UNIT, body="none"))
 async def list_compliance(unit_id: str, call: TenantDep) -> JSONResponse:
     request = pb.GetUnitRequest(unit_id=unit_id)
     return reply(as_json(await call.registry.ListComplianceRecords(request)))
 
 
 @router.post("/compliance/import", response_model=ImportResult,
-             summary="Bulk import compliance records (信用中国 / 公示系统 extracts); a result per row")
+             summary="Bulk import compliance records (信用中国 / 公示系统 extracts); a result per row",
+             responses=errors(SEEN, IMPORT, body="form"))
 async def import_compliance(call: TenantDep, file: UploadFile = File(...)) -> JSONResponse:
     request = await import_request(file, pb.ImportRequest)
     return reply(as_json(await call.registry.ImportComplianceRecords(request,
@@ -299,13 +348,15 @@ async def import_compliance(call: TenantDep, file: UploadFile = File(...)) -> JS
 
 
 @router.get("/units/{unit_id}/veto", summary="Which veto conditions (SPEC §5) apply on a day",
-            response_model=model_of(pb.VetoResult))
+            response_model=model_of(pb.VetoResult),
+            responses=errors(UNIT, {403: ["unit.not_engaged"], 422: DATES}, body="none"))
 async def check_veto(unit_id: str, call: TenantDep, on: str = "") -> JSONResponse:
     request = pb.CheckVetoRequest(unit_id=unit_id, on=on)
     return reply(as_json(await call.registry.CheckVeto(request)))
 
 
 @router.get("/audit/{service}", response_model=model_of(common_pb2.VerifyChainResponse),
-            summary="Verify a service's event hash chain in this tenant (institutions: 000000)")
+            summary="Verify a service's event hash chain in this tenant (institutions: 000000)",
+            responses=errors(body="none"))
 async def verify_chain(service: Service, call: TenantDep) -> JSONResponse:
     return reply(as_json(await call.audit(service).VerifyChain(common_pb2.VerifyChainRequest())))

@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from gateway.deps import TenantDep, UserDep
-from gateway.routes._common import ERRORS, reply
+from gateway.routes._common import errors, reply
 from gateway.store import ViewUnit
 from generated.events.v1 import events_pb2 as ev
 from services.kernel.bus import Event, Subscription
@@ -25,7 +25,7 @@ from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import visible_scope
 from services.kernel.tenancy import NATIONAL
 
-router = APIRouter(tags=["views"], responses=ERRORS)
+router = APIRouter(tags=["views"])
 By = Literal["tenant", "kind", "city", "industry"]
 
 
@@ -77,7 +77,9 @@ _COUNTS = {"description": "one row per group and kind: ``{<by>: key, kind, units
 Counts = list[dict[str, str | int]]
 
 
-@router.get("/api/v1/national/views/units", response_model=Counts, responses={200: _COUNTS},
+@router.get("/api/v1/national/views/units", response_model=Counts,
+            responses={**errors({403: ["auth.forbidden_role"]}, caller="user", body="none"),
+                       200: _COUNTS},
             summary="National view: active units by tenant, kind, city or industry (ministry)")
 async def national_units(request: Request, ident: UserDep, by: By = "tenant",
                          tenant: str = Query("", pattern=r"^(\d{6})?$")) -> JSONResponse:
@@ -86,7 +88,8 @@ async def national_units(request: Request, ident: UserDep, by: By = "tenant",
     return reply(await asyncio.to_thread(_summary, request.app.state.db, by, tenant or None, ""))
 
 
-@router.get("/api/v1/tenants/{tenant}/views/units", response_model=Counts, responses={200: _COUNTS},
+@router.get("/api/v1/tenants/{tenant}/views/units", response_model=Counts,
+            responses={**errors(body="none"), 200: _COUNTS},
             summary="Provincial view: active units of this tenant (a city sees its own)")
 async def tenant_units(call: TenantDep, by: By = "city") -> JSONResponse:
     scope = visible_scope(call.identity, call.tenant, ("city", "province", "ministry"))

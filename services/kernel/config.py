@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,9 +67,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_file: Path | None = None
-    otel_exporter: str = "console"          # console | none
+    otel_exporter: Literal["console", "otlp", "none"] = "console"  # anything else: refused
     otel_file: Path | None = None           # where the console exporter writes (default stderr)
+    otel_endpoint: str = ""                 # otlp: the collector's gRPC address (default localhost:4317)
     otel_sample_ratio: float = 1.0          # share of new traces recorded (children follow parents)
+    # Every process: the HTTP port of its Prometheus /metrics (0: its gRPC or HTTP port + 1000,
+    # docs/operator-guide.md), on an address of its own, internal by default.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    access_log: bool = True                 # the gateway's HTTP access log (JSON lines)
 
     # gateway
     http_host: str = "127.0.0.1"
@@ -79,6 +86,15 @@ class Settings(BaseSettings):
     institutions_addr: str = ""
     session_hours: int = 12
     seed_demo: bool = False
+    # Password reset by e-mail (SPEC §1): off while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "greenladder@localhost"
+    public_url: str = "http://127.0.0.1:8800"   # where the links in e-mails point
+    password_reset_minutes: int = 30
 
     fault: str = ""                         # test-only fault injection, e.g. relay_exit_after_publish
 

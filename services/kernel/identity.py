@@ -22,7 +22,7 @@ import jwt
 
 from services.kernel import clock
 from services.kernel.crossings import crossing_for_read
-from services.kernel.errors import DomainError, Kind, Refusal
+from services.kernel.errors import DomainError, Kind, Refusal, refuse
 from services.kernel.signing import KeyRing
 from services.kernel.tenancy import NATIONAL, is_tenant, reporting_tenant, validate_location
 from services.kernel.uscc import parse_uscc
@@ -220,6 +220,8 @@ def visible_scope(identity: Identity, tenant: str, roles: Iterable[str]) -> Scop
 
 
 def issue_internal_token(ring: KeyRing, identity: Identity, *, seconds: int) -> str:
+    """``iat_ms``: when it was issued, to the millisecond, so that a token issued just after a
+    revocation is never mistaken for one issued in the same second before it (``Revocations``)."""
     now = clock.now()
     return ring.sign_jwt(
         {
@@ -228,21 +230,80 @@ def issue_internal_token(ring: KeyRing, identity: Identity, *, seconds: int) -> 
             "sub": identity.subject,
             "name": identity.name,
             "iat": int(now.timestamp()),
+            "iat_ms": epoch_ms(now.timestamp()),
             "exp": int((now + timedelta(seconds=seconds)).timestamp()),
             "grants": [g.as_claim() for g in identity.grants],
         }
     )
 
 
-def verify_internal_token(ring: KeyRing, token: str) -> tuple[Identity, float]:
-    """The identity a gateway-signed token carries, and when the token expires."""
+def verify_internal_token(ring: KeyRing, token: str) -> tuple[Identity, float, int]:
+    """The identity a gateway-signed token carries, when the token expires, and when it was
+    issued (ms); refused when its subject's sessions were revoked after that (``REVOKED``)."""
     try:
         claims = ring.verify_jwt(token, audience=INTERNAL_AUDIENCE)
     except jwt.ExpiredSignatureError as exc:
         raise DomainError("auth.token_expired", Kind.UNAUTHENTICATED) from exc
     except jwt.InvalidTokenError as exc:
         raise DomainError("auth.token_invalid", Kind.UNAUTHENTICATED) from exc
-    return identity_from_claims(claims), float(claims["exp"])
+    identity, issued_ms = identity_from_claims(claims), issued_at_ms(claims)
+    refuse(REVOKED.refusal(identity.subject, issued_ms))
+    return identity, float(claims["exp"]), issued_ms
+
+
+def epoch_ms(timestamp: float) -> int:
+    return int(timestamp * 1000)
+
+
+def issued_at_ms(claims: dict) -> int:
+    """When a token was issued, in ms: ``iat_ms``, or ``iat`` (whole seconds) in tokens from
+    before it existed; a token without either counts as issued at the epoch (revoked by any
+    revocation of its subject)."""
+    for name, scale in (("iat_ms", 1), ("iat", 1000)):
+        value = claims.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value * scale)
+    return 0
+
+
+class Revocations:
+    """The subjects whose sessions ended, and when (``subject → not_before`` in ms): a token
+    issued to the subject before then is refused (``auth.token_revoked``), one issued after is
+    not. Filled from the gateway's signed ``SessionsRevoked`` events (``kernel.revocations``).
+
+    An entry matters only while a token issued before it can still be unexpired, so entries
+    older than ``keep_ms`` are forgotten (the memory stays bounded by the revocations of the
+    last few minutes). Thread-safe by construction: one dict assignment per change."""
+
+    def __init__(self, keep_ms: int = 3_600_000) -> None:
+        self.keep_ms = keep_ms
+        self._not_before: dict[str, int] = {}
+
+    def revoke(self, subject: str, not_before_ms: int, *, now_ms: int | None = None) -> None:
+        """Record a revocation; an earlier one never replaces a later one (events may arrive
+        again, or out of order after a replay)."""
+        if not_before_ms > self._not_before.get(subject, -1):
+            self._not_before[subject] = not_before_ms
+        now_ms = epoch_ms(clock.now().timestamp()) if now_ms is None else now_ms
+        if len(self._not_before) > 1000:
+            self.forget_before(now_ms - self.keep_ms)
+
+    def forget_before(self, horizon_ms: int) -> None:
+        self._not_before = {s: t for s, t in self._not_before.items() if t >= horizon_ms}
+
+    def not_before(self, subject: str) -> int:
+        return self._not_before.get(subject, 0)
+
+    def refusal(self, subject: str, issued_ms: int) -> Refusal | None:
+        """A token of ``subject`` issued at ``issued_ms`` is refused when it was issued before
+        the subject's last revocation (a token issued in the same millisecond passes)."""
+        if issued_ms < self._not_before.get(subject, 0):
+            return Refusal("auth.token_revoked", Kind.UNAUTHENTICATED, {})
+        return None
+
+
+# This process's revocations: the services' follower writes, the token check reads.
+REVOKED = Revocations()
 
 
 def identity_from_claims(claims: dict) -> Identity:

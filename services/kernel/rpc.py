@@ -1,10 +1,10 @@
 """gRPC, server and client (ARCHITECTURE §1, §7).
 
-Server interceptors, outermost first: telemetry, identity (the gateway-signed internal token),
-tenant (named in metadata, checked against the identity's jurisdictions). Domain errors become
-status codes here and only here, with the message in the caller's language and the stable code
-and parameters in trailing metadata. Clients always send a deadline, the token, the tenant and the
-language, and retry UNAVAILABLE (every command is idempotent).
+Server interceptors, outermost first: metrics, telemetry, identity (the gateway-signed internal
+token), tenant (named in metadata, checked against the identity's jurisdictions). Domain errors
+become status codes here and only here, with the message in the caller's language and the stable
+code and parameters in trailing metadata. Clients always send a deadline, the token, the tenant
+and the language, retry UNAVAILABLE (every command is idempotent), and are counted (``metrics``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import grpc
 from google.protobuf.message import Message
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
-from services.kernel import clock, signing
+from services.kernel import clock, metrics, signing
 from services.kernel.config import Settings
 from services.kernel.crossings import crossing_for_read
 from services.kernel.errors import (
@@ -35,6 +35,7 @@ from services.kernel.errors import (
     render,
 )
 from services.kernel.identity import (
+    REVOKED,
     Identity,
     reset_identity,
     set_identity,
@@ -122,7 +123,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
         self.settings = settings
         self.ring = signing.load(settings.keys, "gateway", public_only=True)
         self._reloaded = time.monotonic()
-        self._verified: dict[str, tuple[float, Identity]] = {}
+        self._verified: dict[str, tuple[float, Identity, int]] = {}
 
     def _verify(self, token: str) -> Identity:
         # The gateway reuses a token for minutes: verify its signature once, then until expiry
@@ -131,14 +132,15 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
             self._reload()  # a key removed from the folder stops being trusted within a minute
         cached = self._verified.get(token)
         if cached is not None and cached[0] > clock.now().timestamp():
+            refuse(REVOKED.refusal(cached[1].subject, cached[2]))  # a logout ends it at once
             return cached[1]
-        identity, expires = self._verify_signature(token)
+        identity, expires, issued_ms = self._verify_signature(token)
         if len(self._verified) > 10000:
             self._verified.clear()
-        self._verified[token] = (expires, identity)
+        self._verified[token] = (expires, identity, issued_ms)
         return identity
 
-    def _verify_signature(self, token: str) -> tuple[Identity, float]:
+    def _verify_signature(self, token: str) -> tuple[Identity, float, int]:
         try:
             return verify_internal_token(self.ring, token)
         except DomainError as exc:
@@ -173,7 +175,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                 yield
             except DomainError as exc:
                 await _abort(context, exc, lang)
-            except Exception:  # noqa: BLE001 - never leak internals; log them
+            except Exception:  # never leak internals; log them
                 logger.exception("unhandled error in %s", details.method)
                 await context.abort(grpc.StatusCode.INTERNAL, render("internal", lang),
                                     trailing_metadata=((ERROR_CODE, "internal"),))
@@ -259,7 +261,8 @@ async def _abort(context: grpc.aio.ServicerContext, exc: DomainError, lang: str)
 
 def create_server(settings: Settings, tenants: Callable[[], tuple[str, ...]]) -> grpc.aio.Server:
     return grpc.aio.server(
-        interceptors=[aio_server_interceptor(), IdentityInterceptor(settings), TenantInterceptor(tenants)],
+        interceptors=[metrics.ServerMetrics(), aio_server_interceptor(),
+                      IdentityInterceptor(settings), TenantInterceptor(tenants)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE),
             ("grpc.max_send_message_length", MAX_MESSAGE),
@@ -349,15 +352,22 @@ class ServiceClient:
         timeout: float | None = None,
     ) -> Any:
         metadata = ((TOKEN, token), (TENANT, tenant), (LANG, lang))
+        start, code = time.perf_counter(), "CANCELLED"
         try:
-            return await method(
+            answer = await method(
                 request, metadata=metadata, timeout=timeout or self.settings.rpc_timeout_seconds
             )
+            code = "OK"
+            return answer
         except grpc.aio.AioRpcError as err:
+            code = err.code().name
             if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 log(logger, "service unavailable", logging.WARNING, service=self.service,
                     error=err.details())
             raise RemoteError.from_rpc(err, self.service, lang) from None
+        finally:
+            metrics.client_call(self.service, metrics.method_name(method), code,
+                                time.perf_counter() - start)
 
     async def stream(
         self, method: Any, request: Any, *, token: str, tenant: str, lang: str = "zh",
@@ -367,18 +377,23 @@ class ServiceClient:
         refusal, before the first message or later, is a ``RemoteError`` as for ``call``. Left
         early (the consumer stops or is cancelled), the call is cancelled."""
         metadata = ((TOKEN, token), (TENANT, tenant), (LANG, lang))
+        start, code = time.perf_counter(), "CANCELLED"  # left early: the call is cancelled
         call = method(request, metadata=metadata,
                       timeout=timeout or self.settings.rpc_timeout_seconds)
         try:
             async for message in call:
                 yield message
+            code = "OK"
         except grpc.aio.AioRpcError as err:
+            code = err.code().name
             if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 log(logger, "service unavailable", logging.WARNING, service=self.service,
                     error=err.details())
             raise RemoteError.from_rpc(err, self.service, lang) from None
         finally:
             call.cancel()
+            metrics.client_call(self.service, metrics.method_name(method), code,
+                                time.perf_counter() - start)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -1,4 +1,5 @@
-"""The process skeleton every service shares: storage, bus, gRPC server, graceful shutdown.
+"""The process skeleton every service shares: storage, bus, gRPC server, its Prometheus
+``/metrics`` on an HTTP port of its own (``metrics.port_for``), graceful shutdown.
 
 A service's ``__main__`` names itself, its migrations, its servicers and its subscriptions;
 this module does the rest, in the same order every time.
@@ -19,7 +20,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from generated.common.v1 import common_pb2, common_pb2_grpc
-from services.kernel import bus, signing, telemetry
+from services.kernel import bus, metrics, revocations, signing, telemetry
 from services.kernel.config import Settings, get_settings
 from services.kernel.db import Database
 from services.kernel.errors import load_messages
@@ -76,6 +77,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     nc = await bus.connect(settings, spec.name)
     js = nc.jetstream()
     await bus.ensure_stream(js, settings.bus_prefix, spec.name)
+    revoked = await revocations.start(js, settings)  # ended sessions, replayed first (0009)
     relay = bus.Relay(db=db, js=js, settings=settings)
     consumer = bus.Consumer(
         js=js, settings=settings, session_for=lambda t: db.session(t, write=True),
@@ -93,16 +95,19 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
         server,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.port_of(spec.name)}")
+    metrics_port, stop_metrics = metrics.start(settings.metrics_host, settings.metrics_port,
+                                               settings.port_of(spec.name))
     await server.start()
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     telemetry.log(logger, "service started", service=spec.name, port=port,
+                  metrics_port=metrics_port,
                   tenants=len(db.tenants()), postgres=db.is_postgres)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run()), revoked]
     died: list[BaseException] = []
 
     def watch(task: asyncio.Task) -> None:
@@ -124,6 +129,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await nc.close()  # publishes are acked one by one: nothing is buffered to drain
+    await asyncio.to_thread(stop_metrics)
     db.dispose()
     telemetry.log(logger, "service stopped", service=spec.name)
     if died:

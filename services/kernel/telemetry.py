@@ -3,6 +3,10 @@
 One trace runs from the HTTP request through every gRPC call and across NATS to each consumer:
 gRPC by the contrib interceptors, NATS by the ``traceparent`` header the outbox stores at write
 time. Logs are JSON lines carrying trace id, tenant and actor.
+
+Spans go where ``GL_OTEL_EXPORTER`` says: ``console`` (JSON lines, ``JsonLinesExporter``),
+``otlp`` (a collector over OTLP/gRPC at ``GL_OTEL_ENDPOINT``, batched), or ``none``; any other
+value is refused when the settings are read, before the process does anything.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from services.kernel import clock
+from services.kernel import clock, metrics
 from services.kernel.config import Settings
 
 _configured = False
@@ -59,11 +62,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(service: str, settings: Settings) -> None:
-    """Logs and traces for one process; safe to call twice."""
+    """Logs, traces and the process's name on its metrics; safe to call twice."""
     global _configured
     if _configured:
         return
     _configured = True
+    metrics.identify(service)
     handler: logging.Handler = (
         logging.FileHandler(settings.log_file, encoding="utf-8")
         if settings.log_file
@@ -81,9 +85,24 @@ def setup(service: str, settings: Settings) -> None:
         sampler=ParentBased(TraceIdRatioBased(settings.otel_sample_ratio)),
     )
     if settings.otel_exporter == "console":
-        out = open(settings.otel_file, "a", encoding="utf-8") if settings.otel_file else sys.stderr
+        out = (open(settings.otel_file, "a", encoding="utf-8")  # noqa: SIM115 - the exporter's
+               if settings.otel_file else sys.stderr)            # until its shutdown
         provider.add_span_processor(BatchSpanProcessor(JsonLinesExporter(service, out)))
+    elif settings.otel_exporter == "otlp":
+        provider.add_span_processor(BatchSpanProcessor(otlp_exporter(settings.otel_endpoint)))
     trace.set_tracer_provider(provider)
+
+
+DEFAULT_OTLP_ENDPOINT = "localhost:4317"
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    """OTLP over gRPC to ``endpoint``: ``host:port`` or ``http://host:port`` in plain text (a
+    collector beside the process), ``https://host:port`` over TLS."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    endpoint = endpoint or DEFAULT_OTLP_ENDPOINT
+    return OTLPSpanExporter(endpoint=endpoint, insecure=not endpoint.startswith("https://"))
 
 
 class JsonLinesExporter(SpanExporter):

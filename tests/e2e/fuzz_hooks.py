@@ -2,7 +2,7 @@
 schemathesis CLI through ``SCHEMATHESIS_HOOKS=tests.e2e.fuzz_hooks``.
 
 The run's context is a JSON file named by ``GL_FUZZ_CONTEXT``: the caller's bearer token (none:
-anonymous), the tenant it acts in (by the path's first segment after the tenant), real ids by path parameter name, and the file every answer's
+anonymous), a session of another account for the logout route, the tenant it acts in (by the path's first segment after the tenant), real ids by path parameter name, and the file every answer's
 status is appended to. Before each call the generated path parameters are replaced by real ids —
 nine calls in ten, chosen by a checksum of the generated values so a run repeats exactly — so the
 fuzzed bodies and queries reach a service's rules instead of stopping at 404; the tenth keeps the
@@ -33,8 +33,12 @@ def context() -> dict[str, Any]:
 @schemathesis.hook
 def before_call(ctx, case, kwargs):  # type: ignore[no-untyped-def]
     run = context()
-    if run["token"]:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {run['token']}"}
+    # A logout with the run's token would end the run's session (decision 0009): a logout is
+    # fuzzed with a session of its own (the first one ends it, the rest are refused as ended).
+    logout = case.method.upper() == "POST" and case.path == "/api/v1/auth/logout"
+    token = run["logout_token"] if logout else run["token"]
+    if token:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
     params = case.path_parameters
     if params:
         keep_generated = zlib.crc32(repr(sorted(params.items())).encode()) % 10 == 0
@@ -47,6 +51,7 @@ def before_call(ctx, case, kwargs):  # type: ignore[no-untyped-def]
 @schemathesis.hook
 def after_call(ctx, case, response):  # type: ignore[no-untyped-def]
     line = json.dumps({"role": context()["role"], "op": case.operation.label,
-                       "method": case.method.upper(), "status": response.status_code})
+                       "method": case.method.upper(), "status": response.status_code,
+                       "elapsed": round(response.elapsed, 4)})
     with _lock, open(context()["stats"], "a", encoding="utf-8") as f:
         f.write(line + "\n")

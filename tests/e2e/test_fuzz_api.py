@@ -92,7 +92,9 @@ def _fuzz(stack, tmp: Path, role: str, ids: dict[str, str]) -> subprocess.Popen:
     if role == "institution":  # its grant is national: its profile and reports live in 000000
         tenants.update({"institutions": "000000", "work-reports": "000000"})
     context = tmp / f"{role}.json"
-    context.write_text(json.dumps({"role": role, "token": _token(stack, role), "tenants": tenants,
+    context.write_text(json.dumps({"role": role, "token": _token(stack, role),
+                                   "logout_token": "" if role == "anonymous" else
+                                   _token(stack, "ministry"), "tenants": tenants,
                                    "ids": ids,
                                    "stats": str(tmp / "stats.jsonl")}))
     env = {**os.environ, "GL_FUZZ_CONTEXT": str(context), "PYTHONPATH": str(ROOT),
@@ -136,6 +138,11 @@ def test_no_input_makes_the_api_answer_5xx(own_stack, tmp_path: Path) -> None:  
                f"{min(per_op.values())}, median {sorted(per_op.values())[len(per_op) // 2]}; "
                f"stopped at 401/403/404: {stopped}; statuses {sorted(statuses.items())}")
     print(summary)
+    slow = collections.Counter()
+    for c in calls:
+        slow[c["op"]] += c.get("elapsed", 0.0)
+    print("slowest operations (seconds of answers, all roles):",
+          [(op, round(t, 1)) for op, t in slow.most_common(8)])
     assert not failures, "\n".join(failures) + "\n" + summary
     assert not [s for s in statuses if s >= 500], summary
     assert ops == document and len(per_op) == len(ops) * len(ROLES), summary  # the whole API

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,16 @@ def test_a_killed_service_is_restarted_and_ctrl_c_is_no_crash(tmp_path: Path) ->
     try:
         launcher.wait_for("first time")
         launcher.wait_for("GreenLadder is running")
+        printed = launcher.wait_for("metrics (Prometheus)")
+        scrape = dict(re.findall(r"(\w+) (http://\S+/metrics)", printed))
+        # the gateway and each service, each on a metrics port the launcher chose
+        assert set(scrape) == {"gateway", "registry", "evaluation", "institutions"}, printed
+        for name, url in scrape.items():
+            text = httpx.get(url, timeout=10).text
+            assert f'greenladder_process_info{{service="{name}"}} 1.0' in text, url
+        assert httpx.URL(scrape["gateway"]).port != launcher.port  # not the public API port
+        api = f"http://127.0.0.1:{launcher.port}/metrics"
+        assert httpx.get(api, timeout=10).status_code == 404
         assert launcher.units_as_province() == 200
         old = launcher.pid("registry")
 

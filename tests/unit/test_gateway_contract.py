@@ -115,6 +115,10 @@ ACCOUNTS = {
     ("POST", "/api/v1/accounts/{account_id}/status"),
     ("POST", "/api/v1/accounts/{account_id}/api-keys"),
     ("DELETE", "/api/v1/accounts/{account_id}/api-keys/{key_id}"),
+    # a person's own account: tests/e2e/test_account_selfservice.py
+    ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password"),
+    ("PUT", "/api/v1/me/email"), ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
 }
 OTHERS = {
     ("GET", "/api/v1/public/tenants"), ("GET", "/api/v1/public/tenants/{tenant}/cities"),

@@ -50,3 +50,19 @@ def test_every_route_the_api_text_names_exists(client: TestClient) -> None:
     templates = [re.sub(r"\{[^}]+\}", "[^/]+", p) for p in spec["paths"]]
     for path in named:
         assert any(re.fullmatch(t, path) for t in templates), f"{path} is named but not served"
+
+
+def test_the_reset_link_in_the_mail_leads_to_a_page_that_confirms(client: TestClient) -> None:
+    """The e-mail's link (``{public_url}/reset-password?token=…``) opens a form of the gateway's
+    own, which sends the token to the confirm route; nothing loads from another host, and the
+    page forbids what it does not need."""
+    page = client.get("/reset-password", params={"token": "abc"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/api/v1/auth/password-reset/confirm" in page.text
+    assert "/api/v1/auth/password-reset/confirm" in client.get("/openapi.json").json()["paths"]
+    assert "http://" not in page.text and "https://" not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "/reset-password" not in client.get("/openapi.json").json()["paths"]

@@ -41,9 +41,36 @@ def test_the_registry_may_not_forge_an_evaluation_score() -> None:
     assert may_publish("registry", "gl.320000.registry.unit.registered")
 
 
-def test_the_gateway_publishes_no_event() -> None:
-    for service in contract.CATALOGUES:
+def test_the_gateway_publishes_only_its_own_events() -> None:
+    for service in set(contract.CATALOGUES) - {"gateway"}:
         assert not may_publish("gateway", f"gl.320000.{service}.unit.registered")
+    assert may_publish("gateway", "gl.000000.gateway.sessions.revoked")
+
+
+@pytest.mark.parametrize("process", sorted(set(contract.CATALOGUES) - {"gateway"}))
+def test_every_service_may_follow_ended_sessions_and_not_disturb_them(process: str) -> None:
+    """The revocation follower (kernel.revocations): an ephemeral ordered consumer on the
+    gateway's stream, delivered to the service's own inbox; it can read, not publish, pull
+    from another's consumer, or delete one."""
+    gateway = stream_name("gl", "gateway")
+    for subject in (f"$JS.API.CONSUMER.CREATE.{gateway}", f"$JS.API.STREAM.INFO.{gateway}",
+                    f"$JS.API.CONSUMER.INFO.{gateway}.abc", f"$JS.FC.{gateway}.abc.1"):
+        assert may_publish(process, subject), subject
+    for subject in ("gl.000000.gateway.sessions.revoked", f"$JS.API.STREAM.UPDATE.{gateway}",
+                    f"$JS.API.CONSUMER.MSG.NEXT.{gateway}.abc",
+                    f"$JS.API.CONSUMER.DELETE.{gateway}.abc", f"$JS.API.STREAM.PURGE.{gateway}",
+                    f"$JS.API.STREAM.CREATE.{gateway}"):
+        assert not may_publish(process, subject), subject
+
+
+def test_every_gateway_follows_ended_sessions_too() -> None:
+    """A logout at one gateway ends the token at every other (decision 0009): each gateway
+    follows its own stream like a service does."""
+    gateway = stream_name("gl", "gateway")
+    for subject in (f"$JS.API.CONSUMER.CREATE.{gateway}", f"$JS.API.STREAM.INFO.{gateway}",
+                    f"$JS.API.CONSUMER.INFO.{gateway}.abc", f"$JS.FC.{gateway}.abc.1"):
+        assert may_publish("gateway", subject), subject
+    assert not may_publish("gateway", f"$JS.API.CONSUMER.MSG.NEXT.{gateway}.abc")
 
 
 @pytest.mark.parametrize("process", nats_auth.processes())

@@ -908,3 +908,45 @@ class EntryRemoved(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EntryRemoved: _TypeAlias = EntryRemoved  # noqa: Y015
+
+@_typing.final
+class SessionsRevoked(_message.Message):
+    """--- gateway (account sessions; every service listens: services/kernel/revocations.py) ----------
+
+    Sessions of an account ended at ``not_before_ms`` (logout, a changed or reset password, a
+    disabled account): every service refuses an internal token issued to ``subject`` before then;
+    every gateway refuses the login token ``jti`` (a single logout) or, without one, every login
+    token of the account issued before then.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_MS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    JTI_FIELD_NUMBER: _builtins.int
+    subject: _builtins.str
+    """the account id (the internal token's ``sub``)"""
+    not_before_ms: _builtins.int
+    """milliseconds since the epoch, the gateway's platform clock"""
+    reason: _builtins.str
+    """logout | logout_everywhere | password_changed | password_reset"""
+    jti: _builtins.str
+    """| password_reset_by_admin | account_disabled
+    a single logout: the ended login token's id, and only it ends
+    """
+    def __init__(
+        self,
+        *,
+        subject: _builtins.str = ...,
+        not_before_ms: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        jti: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jti", b"jti", "not_before_ms", b"not_before_ms", "reason", b"reason", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionsRevoked: _TypeAlias = SessionsRevoked  # noqa: Y015

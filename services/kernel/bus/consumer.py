@@ -9,6 +9,9 @@ without effect.
 Before anything else an event is authenticated (``authentic.authenticate``: the emitting
 service's signature, the subject it arrived on, its tenant): one that is not is dead-lettered at
 once with its reason in the ``Gl-Error`` and ``Gl-Reason`` headers, logged, and never applied.
+
+Each consumer counts what it applied and dead-lettered, and asks JetStream for its lag at most
+every ``metrics.CONSUMER_LAG_EVERY`` seconds (``metrics``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from opentelemetry import propagate, trace
 from sqlmodel import Session
 
 from generated.events.v1 import events_pb2
-from services.kernel import clock, signing
+from services.kernel import clock, metrics, signing
 from services.kernel.bus.authentic import Unauthentic, authenticate, is_format1
 from services.kernel.bus.contract import CATALOGUES
 from services.kernel.bus.events import Event, message_name, unpack
@@ -107,6 +110,8 @@ class Consumer:
         self.keys = signing.PublicKeys(settings.keys)  # every publisher's public keys
         self._format2: dict[str, int | None] = {}   # stream's service → where format 2 began
         self._tracer = trace.get_tracer("greenladder.bus")
+        for sub in subscriptions:
+            metrics.consumer_seen(sub.name)
 
     async def run(self) -> None:
         await ensure_dead_letter_stream(self.js, self.settings.bus_prefix)
@@ -139,7 +144,11 @@ class Consumer:
                 ack_wait=self.settings.consumer_ack_wait_seconds,
             ),
         )
+        lag_due = 0.0
         while True:
+            if time.monotonic() >= lag_due:
+                lag_due = time.monotonic() + metrics.CONSUMER_LAG_EVERY
+                await self._observe_lag(sub, psub)
             try:
                 msgs = await psub.fetch(batch=50, timeout=5)
             except (TimeoutError, nats.errors.TimeoutError):
@@ -150,6 +159,17 @@ class Consumer:
                 continue
             for msg in msgs:
                 await self._handle(sub, msg)
+
+    @staticmethod
+    async def _observe_lag(sub: Subscription, psub: Any) -> None:
+        """The consumer's JetStream counts, on its gauges; a failure leaves the last values."""
+        try:
+            info = await psub.consumer_info()
+        except Exception as exc:  # noqa: BLE001 - a metric never stops the consumer
+            logger.debug("consumer info of %s failed: %r", sub.name, exc)
+            return
+        metrics.pending(sub.name).set(info.num_pending or 0)
+        metrics.ack_pending(sub.name).set(info.num_ack_pending or 0)
 
     async def _boundary(self, sub: Subscription, data: bytes) -> int | None:
         """Where format 2 began on the subscription's stream; read again while unknown and a
@@ -176,6 +196,8 @@ class Consumer:
             try:
                 applied = await asyncio.to_thread(self._apply, sub, tenant, env)
                 await msg.ack()
+                if applied:
+                    metrics.applied(sub.name).inc()
                 log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
                     type=env.type, tenant=tenant, applied=applied)
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
@@ -204,6 +226,7 @@ class Consumer:
             headers["traceparent"] = received["traceparent"][:64]
         await self.js.publish(dead_letter_subject(self.settings.bus_prefix, sub.name, tenant),
                               msg.data, headers=headers)
+        metrics.dead_letters(sub.name).inc()
         await msg.term()
 
     async def _failed(self, sub: Subscription, msg: Msg, tenant: str, exc: Exception) -> None:

@@ -64,5 +64,14 @@ LISTING = Catalogue(
     },
 )
 
+# The gateway's own events (its national outbox): account sessions that ended. Every service
+# follows them from the kernel (``services/kernel/revocations.py``, decision 0009).
+GATEWAY = Catalogue(
+    "gateway",
+    {
+        ev.SessionsRevoked: "sessions.revoked",
+    },
+)
+
 CATALOGUES: dict[str, Catalogue] = {c.service: c for c in (REGISTRY, EVALUATION, INSTITUTIONS,
-                                                             LISTING)}
+                                                             LISTING, GATEWAY)}

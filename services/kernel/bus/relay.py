@@ -15,7 +15,7 @@ import os
 from nats.js import JetStreamContext
 from sqlmodel import select
 
-from services.kernel import clock
+from services.kernel import clock, metrics
 from services.kernel.bus.authentic import wire
 from services.kernel.bus.outbox import Outbox
 from services.kernel import signing
@@ -38,6 +38,7 @@ class Relay:
         self._event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         db.on_commit = self.wake
+        metrics.watch_outbox(db)  # the backlog is counted at scrape time
 
     def wake(self, tenant: str) -> None:
         """Called after a commit, from whichever thread committed."""
@@ -89,6 +90,7 @@ class Relay:
                 data = row.payload if row.format == 1 else wire(row.payload, row.key_id,
                                                                  row.signature or b"")
                 await self.js.publish(row.subject, data, headers=headers, timeout=5)
+                metrics.published(row.type)
                 if self.settings.fault == "relay_exit_after_publish":
                     os._exit(17)  # test fault: die between publish and mark
             await asyncio.to_thread(self._mark, tenant, [r.seq for r in rows])
