@@ -1,27 +1,29 @@
-"""`make bench`: registrations and look-ups per second through the gateway, the ceiling, memory.
+"""`make bench`: look-ups and registrations per second through the gateway, each against its
+ceiling (a bare endpoint), memory, and optionally idle CPU.
 
 One run, on this machine:
 
 1. start a real stack (``deploy.local.stack.Stack``: nats-server, every service, the gateway; SQLite
-   files under a fresh temporary directory, or DATABASE_URL / NATS_URL when set) with the demo
-   accounts, and log in as the Jiangsu province official;
-2. registrations: POST /api/v1/tenants/320000/units with distinct valid factory USCCs;
-3. look-ups: GET /api/v1/tenants/320000/units?uscc=… for the codes just registered;
-4. the ceiling: the same GET against a bare FastAPI app (``bench/ceiling.py``) under uvicorn;
-5. print the figures next to the aims, the resident memory of each stack process after the load,
-   and write everything to ``bench/results/<UTC timestamp>.json`` and ``bench/results/latest.json``.
+   files under a fresh temporary directory, or DATABASE_URL / NATS_URL when set) with tenants
+   320000 and 330000 and the demo accounts; log in as both provinces' officials;
+2. untimed: register 1,000 factories over the two tenants, then check with httpx that every
+   look-up of the list answers 200 with exactly its unit;
+3. registrations: POST /api/v1/tenants/320000/units, each run its own slice of new USCCs;
+4. look-ups: GET /api/v1/tenants/{t}/units?uscc=… rotating over the verified list, two tokens;
+5. the ceilings, the stack stopped: ``bench/ceiling.py`` under uvicorn with the gateway's settings;
+6. print each figure (the median of 3 runs, its spread, its ceiling, the ratio), memory, aims,
+   and write everything to ``bench/results/<UTC timestamp>.json`` and ``latest.json``.
 
-The load comes from this process: one asyncio event loop, one ``httpx.AsyncClient``, a fixed
-number of requests in flight. It shares the machine's cores with the processes it measures, so
-its own CPU time is reported next to theirs. Aims are reported as PASS / BELOW; they never fail
-the run. A response other than the expected status does: the figures would mean nothing.
+The load comes from wrk (``bench/load.py``) when installed; else from the Python client below,
+with a banner: that client bounds the ceiling. Aims are reported as PASS / BELOW and never fail
+the run; an unexpected status, a repeated registration or a missing unit does: the figures would
+mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import platform
@@ -31,38 +33,35 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.load import Req, have_taskset, have_wrk, median_spread, run_wrk, where
+from bench.machine import CpuMeter, rss_mb, settle
+from bench.pyclient import clients, drive, lighten_client
+from bench.report import figure_row, git_head, judge, print_report, round_mb, write_result
 from deploy.local.stack import Stack, free_port
 from services.kernel.config import ROOT
 from services.kernel.uscc import CHARSET, check_char
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TENANT = "320000"
-TENANTS = "000000,320000"
+TENANTS = "000000,320000,330000"
 USER, PASSWORD = "jiangsu", "demo-province-1"
-MB = 1024 * 1024
-TICK = os.sysconf("SC_CLK_TCK")
+# The look-ups rotate over two provinces, each with its own official's token.
+PROVINCES = {"320000": ("jiangsu", "demo-province-1", "91320100", "320102"),
+             "330000": ("zhejiang", "demo-province-2", "91330100", "330102")}
 
-# The aims (docs: bench/README.md). Reported, never enforced.
-AIM_LOOKUP_SHARE = 0.40       # look-ups per second / ceiling per second
-AIM_REGISTRATIONS = 300.0     # per second, on SQLite
-AIM_RSS_MB = 150.0            # each process of the stack, after the load
 
 
 # --- USCCs ------------------------------------------------------------------------------------
 
 
-def usccs(count: int, seed: int) -> list[str]:
-    """``count`` distinct valid factory codes registered in Nanjing (91 3201 00 …).
+def usccs(count: int, seed: int, prefix: str = "91320100") -> list[str]:
+    """``count`` distinct valid factory codes registered in ``prefix`` (Nanjing: 91 3201 00 …).
 
     Nine organization-code characters from a counter written in base 31 over the USCC charset,
     offset by a random start so two runs against a shared database never meet; then the check
@@ -76,211 +75,10 @@ def usccs(count: int, seed: int) -> list[str]:
         for _ in range(9):
             n, digit = divmod(n, base)
             body.append(CHARSET[digit])
-        first17 = "91320100" + "".join(reversed(body))
+        first17 = prefix + "".join(reversed(body))
         codes.append(first17 + check_char(first17))
     assert len(set(codes)) == count
     return codes
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-def rss_mb(pid: int) -> float | None:
-    """VmRSS of a process in MB, or None if it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024  # kB
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (all its threads)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
-
-
-class CpuMeter:
-    """CPU seconds used by named processes (and this one) between two points."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = {**pids, "client": os.getpid()}
-        self.start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-
-    def used(self) -> dict[str, float]:
-        return {name: round(cpu_seconds(pid) - self.start[name], 2)
-                for name, pid in self.pids.items()}
-
-
-async def settle(pids: dict[str, int], *, idle: float = 0.05, window: float = 0.5,
-                 timeout: float = 60) -> float:
-    """Wait until the stack is idle (the relay has published, the consumers have caught up):
-    together its processes use under ``idle`` of a core over ``window`` seconds. Returns the
-    seconds waited."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        before = sum(cpu_seconds(p) for p in pids.values())
-        await asyncio.sleep(window)
-        if (sum(cpu_seconds(p) for p in pids.values()) - before) / window < idle:
-            break
-    return round(time.monotonic() - began, 2)
-
-
-# --- load -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Phase:
-    name: str
-    requests: int
-    concurrency: int
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return 0.0
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-    def summary(self) -> dict[str, Any]:
-        ms = 1000
-        return {
-            "requests": self.requests,
-            "concurrency": self.concurrency,
-            "seconds": round(self.seconds, 3),
-            "per_second": round(self.rate, 1),
-            "latency_ms": {
-                "mean": round(ms * sum(self.latencies) / max(1, len(self.latencies)), 2),
-                "p50": round(ms * self.percentile(0.50), 2),
-                "p90": round(ms * self.percentile(0.90), 2),
-                "p99": round(ms * self.percentile(0.99), 2),
-                "max": round(ms * self.percentile(1.0), 2),
-            },
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            # CPU seconds each process used during the timed requests; / seconds = cores busy.
-            "cpu_seconds": self.cpu,
-        }
-
-
-Request = Callable[[httpx.AsyncClient, Any], Awaitable[httpx.Response]]
-Check = Callable[[httpx.Response, Any], str]  # "" when the answer is right, else what is wrong
-
-
-async def drive(clients: Sequence[httpx.AsyncClient], name: str, items: Sequence[Any],
-                send: Request, check: Check, pids: dict[str, int] | None = None) -> Phase:
-    """Send one request per item, one worker per client (so ``len(clients)`` in flight); time
-    the whole and each request."""
-    phase = Phase(name, len(items), len(clients))
-    queue = iter(items)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for item in queue:  # shared: each item goes to exactly one worker
-            t0 = time.perf_counter()
-            try:
-                r = await send(client, item)
-            except httpx.HTTPError as exc:
-                phase.latencies.append(time.perf_counter() - t0)
-                phase.statuses[type(exc).__name__] += 1
-                phase.failures.append(f"{item}: {exc!r}")
-                continue
-            phase.latencies.append(time.perf_counter() - t0)
-            phase.statuses[r.status_code] += 1
-            problem = check(r, item)
-            if problem:
-                phase.failures.append(f"{item}: {problem}")
-
-    meter = CpuMeter(pids or {})
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in clients))
-    phase.seconds = time.perf_counter() - t0
-    phase.cpu = meter.used()
-    return phase
-
-
-def require(phase: Phase) -> None:
-    if phase.failures:
-        sample = "\n  ".join(phase.failures[:5])
-        raise SystemExit(f"{phase.name}: {len(phase.failures)} of {phase.requests} requests went "
-                         f"wrong (statuses {dict(phase.statuses)}), e.g.\n  {sample}")
-
-
-def register(tenant: str) -> tuple[Request, Check]:
-    async def send(client: httpx.AsyncClient, code: str) -> httpx.Response:
-        return await client.post(f"/api/v1/tenants/{tenant}/units", json={
-            "kind": "factory", "uscc": code, "name": f"基准测试工厂 {code[8:17]}",
-            "location": "320102", "industry": "3311",
-        })
-
-    def check(r: httpx.Response, code: str) -> str:
-        if r.status_code != 201:
-            return f"{r.status_code} {r.text[:300]}"
-        return "" if r.json()["unit"]["uscc"] == code else f"answered another unit: {r.text[:300]}"
-
-    return send, check
-
-
-def look_up(tenant: str, *, verify: bool) -> tuple[Request, Check]:
-    path = f"/api/v1/tenants/{tenant}/units?uscc="  # USCC characters need no escaping
-
-    async def send(client: httpx.AsyncClient, code: str) -> httpx.Response:
-        return await client.get(path + code)
-
-    def check(r: httpx.Response, code: str) -> str:
-        if r.status_code != 200:
-            return f"{r.status_code} {r.text[:300]}"
-        if verify:
-            units = r.json()["units"]
-            if len(units) != 1 or units[0]["uscc"] != code:
-                return f"expected the one unit {code}: {r.text[:300]}"
-        return ""
-
-    return send, check
-
-
-@asynccontextmanager
-async def clients(base: str, token: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """``count`` keep-alive HTTP/1.1 clients of one connection each, all in this event loop.
-
-    One client per worker rather than one client with ``count`` connections: httpcore's pool
-    looks at every connection (a poll(2) on each idle socket) for every request, which costs this
-    process more than the request itself at 16 connections.
-    """
-    made = [
-        httpx.AsyncClient(
-            base_url=base,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
-        for _ in range(count)
-    ]
-    try:
-        yield made
-    finally:
-        for c in made:
-            await c.aclose()
-
-
-def lighten_client() -> None:
-    """Without sniffio installed, httpcore tries ``import sniffio`` for every lock it makes
-    (several per request), and a failed import searches all of sys.path each time. Recording the
-    module as absent makes the import fail at once, with the same outcome (asyncio)."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 # --- the stack and the ceiling ----------------------------------------------------------------
@@ -293,20 +91,24 @@ def make_stack(var_dir: Path) -> Stack:
                           seed_demo=True)
 
 
-def login(base: str) -> str:
-    r = httpx.post(f"{base}/api/v1/auth/login", json={"username": USER, "password": PASSWORD},
+def login(base: str, user: str = USER, password: str = PASSWORD) -> str:
+    r = httpx.post(f"{base}/api/v1/auth/login", json={"username": user, "password": password},
                    timeout=30)
     if r.status_code != 200:
-        raise SystemExit(f"login as {USER} failed: {r.status_code} {r.text[:300]}")
+        raise SystemExit(f"login as {user} failed: {r.status_code} {r.text[:300]}")
     return r.json()["access_token"]
 
 
-def start_ceiling(var_dir: Path, body: Path | None) -> tuple[subprocess.Popen, str]:
+def start_ceiling(var_dir: Path, body: Path | None,
+                  insert: str = "") -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
     if body:
         cmd += ["--body", str(body)]
-    out = open(var_dir / "log" / "ceiling.out", "ab")
+    if insert:
+        cmd += ["--insert", insert]
+    (var_dir / "log").mkdir(exist_ok=True)
+    out = open(var_dir / "log" / "ceiling.out", "ab")  # noqa: SIM115 - the child holds it
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     base = f"http://127.0.0.1:{port}"
@@ -336,145 +138,286 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
-# --- report -----------------------------------------------------------------------------------
+# --- the load: wrk, or the Python client ------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "BELOW"
+def registration_reqs(tenant: str, token: str, codes: list[str]) -> list[Req]:
+    _user, _pw, _prefix, location = PROVINCES[tenant]
+    return [Req("POST", f"/api/v1/tenants/{tenant}/units", token, json.dumps({
+        "kind": "factory", "uscc": code, "name": f"基准测试工厂 {code[8:17]}",
+        "location": location, "industry": "3311"}, ensure_ascii=False)) for code in codes]
 
 
-def judge(result: dict[str, Any], *, postgres: bool) -> list[dict[str, str]]:
-    """Each figure against its aim; sets ``lookup_share_of_ceiling`` on the way."""
-    ph = result["phases"]
-    share = ph["lookups"]["per_second"] / ph["ceiling"]["per_second"]
-    result["lookup_share_of_ceiling"] = round(share, 3)
-    registrations = ph["registrations"]["per_second"]
-    aims = [
-        {"what": "look-ups / ceiling", "figure": f"{100 * share:.1f} %",
-         "aim": f">= {100 * AIM_LOOKUP_SHARE:.0f} %",
-         "verdict": verdict(share >= AIM_LOOKUP_SHARE)},
-        {"what": "registrations per second" + (" (aim is for SQLite)" if postgres else ""),
-         "figure": f"{registrations:.1f}/s", "aim": f">= {AIM_REGISTRATIONS:.0f}/s on SQLite",
-         "verdict": verdict(registrations >= AIM_REGISTRATIONS)},
-    ]
-    for name, mb in result["rss_mb"].items():
-        aims.append({"what": f"RSS of {name} after the load",
-                     "figure": "gone" if mb is None else f"{mb:.1f} MB",
-                     "aim": f"< {AIM_RSS_MB:.0f} MB",
-                     "verdict": verdict(mb is not None and mb < AIM_RSS_MB)})
-    return aims
+def lookup_reqs(pairs: list[tuple[str, str]], tokens: dict[str, str]) -> list[Req]:
+    return [Req("GET", f"/api/v1/tenants/{tenant}/units?uscc={code}", tokens[tenant])
+            for tenant, code in pairs]
 
 
-def print_report(result: dict[str, Any]) -> None:
-    ph = result["phases"]
-    reg, look, ceil = ph["registrations"], ph["lookups"], ph["ceiling"]
-    aims = result["aims"]
+async def _python_run(base: str, reqs: list[Req], concurrency: int, expect: int) -> dict[str, Any]:
+    """The fallback: every request of the list once, ``concurrency`` in flight, same figures."""
+    async def send(client: httpx.AsyncClient, r: Req) -> httpx.Response:
+        return await client.request(r.method, r.path, content=r.body.encode() or None, headers={
+            "Authorization": f"Bearer {r.token}", "Content-Type": "application/json"})
 
-    def line(label: str, phase: dict[str, Any]) -> str:
-        lat = phase["latency_ms"]
-        return (f"  {label:<15}{phase['per_second']:>9.1f} req/s   p50 {lat['p50']:>7.2f} ms   "
-                f"p99 {lat['p99']:>7.2f} ms   ({phase['requests']} requests, "
-                f"{phase['concurrency']} in flight)")
+    def check(resp: httpx.Response, _r: Req) -> str:
+        return "" if resp.status_code == expect else f"{resp.status_code} {resp.text[:200]}"
 
-    print()
-    print(f"GreenLadder bench — {result['timestamp']}  {result['machine']['cpus']} CPUs, "
-          f"Python {result['machine']['python']}, {result['storage']}")
-    print(line("registrations", reg))
-    print(line("look-ups", look))
-    print(line("ceiling", ceil))
-    print(f"  {'look-up/ceil.':<15}{100 * result['lookup_share_of_ceiling']:>9.1f} %")
-    print()
-    print("  CPU seconds during each timed phase (cores busy = seconds / phase duration):")
-    for name in ("registrations", "lookups", "ceiling"):
-        cpu = ph[name]["cpu_seconds"]
-        parts = "  ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-        print(f"    {name:<14}{ph[name]['seconds']:>6.1f} s   {parts}")
-    print()
-    print("  resident memory (VmRSS):      after start    after the load")
-    for name, mb in result["rss_mb"].items():
-        start = result["rss_mb_at_start"].get(name)
-        print(f"    {name:<26}{_mb(start):>12}{_mb(mb):>18}")
-    print(f"    {'ceiling app':<26}{'':>12}{_mb(result.get('rss_mb_ceiling')):>18}")
-    print()
-    print("  aims:")
-    for aim in aims:
-        print(f"    {aim['verdict']:<6} {aim['what']:<42} {aim['figure']:<14} aim {aim['aim']}")
-    print()
+    async with clients(base, "", concurrency) as http:
+        phase = await drive(http, "python", reqs, send, check)
+    lat = phase.summary()["latency_ms"]
+    non_2xx = sum(v for k, v in phase.statuses.items() if not str(k).startswith("2"))
+    return {"requests": phase.requests, "seconds": round(phase.seconds, 3),
+            "per_second": round(phase.rate, 1), "non_2xx": non_2xx,
+            "unexpected_status": len(phase.failures), "wrapped": 0, "list_length": len(reqs),
+            "latency_us": {k: 1000 * v for k, v in lat.items()}, "ok": not phase.failures}
+
+
+def load(base: str, reqs: list[Req], args: argparse.Namespace, work: Path, *, expect: int,
+         once: bool, tag: str) -> dict[str, Any]:
+    """One run of the load (wrk for ``args.seconds``, or the Python client over the list)."""
+    if have_wrk():
+        return run_wrk(base, reqs, work, seconds=args.seconds, connections=args.connections,
+                       threads=args.threads, expect=expect, once=once, pin=args.pin, tag=tag)
+    return asyncio.run(_python_run(base, reqs, args.concurrency, expect))
+
+
+def checked(fig: dict[str, Any], what: str) -> dict[str, Any]:
+    if not fig["ok"]:
+        raise SystemExit(f"{what}: the run is not valid (a status other than expected, a socket "
+                         f"error or a repeated registration): {json.dumps(fig)[:800]}")
+    return fig
+
+
+# --- counting rows ----------------------------------------------------------------------------
+
+
+def unit_count(stack: Stack, tenant: str) -> int:
+    """Units in the registry's storage of ``tenant``, read directly (not through the gateway)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if stack.database_url:
+        url = make_url(stack.database_url).set(drivername="postgresql+psycopg",
+                                               database=f"{stack.db_prefix}_registry")
+        table = f't_{tenant}.unit'
+    else:
+        url = f"sqlite:///{stack.var_dir / 'data' / 'registry' / f't_{tenant}.db'}"
+        table = "unit"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def pg_database(action: str, name: str) -> str:
+    """Create or drop a database on DATABASE_URL's server for the insert ceiling; its URL."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if action == "create":
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 # --- main -------------------------------------------------------------------------------------
 
 
-async def measure(stack: Stack, token: str, args: argparse.Namespace, codes: list[str],
-                  result: dict[str, Any]) -> bytes:
+def runs(what: str, base: str, make: Callable[[int], list[Req]], args: argparse.Namespace,
+         work: Path, *, expect: int, once: bool,
+         after: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """``args.runs`` runs of one load; ``make(i)`` gives run ``i``'s list (its own slice)."""
+    figs = []
+    for i in range(args.runs):
+        reqs = make(i)
+        fig = checked(load(base, reqs, args, work, expect=expect, once=once, tag=f"{what}-{i}"),
+                      what)
+        if after:
+            after(i, fig)
+        print(f"    {what} run {i + 1}: {fig['per_second']:.1f} req/s "
+              f"({fig['requests']} requests)", flush=True)
+        figs.append(fig)
+    return median_spread(figs)
+
+
+def measure_stack(stack: Stack, args: argparse.Namespace, result: dict[str, Any],
+                  work: Path) -> tuple[list[Req], bytes]:
+    """Set up the look-up data, verify it, then time registrations and look-ups."""
     pids = {name: p.pid for name, p in stack.procs.items()}
-    warm, timed = codes[:args.warmup], codes[args.warmup:]
-    async with clients(stack.gateway_url, token, args.concurrency) as http:
-        send, check = register(TENANT)
-        require(await drive(http, "registration warm-up", warm, send, check))
-        result["settle_seconds"] = {"after_registration_warmup": await settle(pids)}
-        reg = await drive(http, "registrations", timed, send, check, pids)
-        require(reg)
-        # The relay publishes the new units' events and the gateway's views consume them after
-        # the answers: let that finish so the look-ups do not pay for it.
-        result["settle_seconds"]["after_registrations"] = await settle(pids)
+    base = stack.gateway_url
+    tokens = {t: login(base, user, pw) for t, (user, pw, _p, _l) in PROVINCES.items()}
+    per_tenant = max(1, args.lookup_codes // len(PROVINCES))
+    pairs: list[tuple[str, str]] = []
+    # Untimed: the units the look-ups will find, registered with the Python client.
+    for n, (tenant, (_u, _pw, prefix, _loc)) in enumerate(PROVINCES.items()):
+        codes = usccs(per_tenant, args.seed + n, prefix)
+        reqs = registration_reqs(tenant, tokens[tenant], codes)
+        fig = asyncio.run(_python_run(base, reqs, args.concurrency, 201))
+        checked(fig, f"registering the look-ups' units in {tenant}")
+        pairs += [(tenant, c) for c in codes]
+    random.Random(args.seed).shuffle(pairs)
+    result["settle_seconds"] = {"after_setup": asyncio.run(settle(pids))}
 
-        send, check = look_up(TENANT, verify=True)
-        rng = random.Random(args.seed)
-        require(await drive(http, "look-up warm-up", rng.choices(codes, k=args.warmup), send,
-                            check))
-        look = await drive(http, "lookups", rng.choices(codes, k=args.lookups), send, check, pids)
-        require(look)
-        sample = (await http[0].get(f"/api/v1/tenants/{TENANT}/units",
-                                    params={"uscc": codes[0]})).content
-    result["phases"] = {"registrations": reg.summary(), "lookups": look.summary()}
-    return sample
+    # Before timing: every request of the list answers 200 with exactly its unit (httpx).
+    lookups = lookup_reqs(pairs, tokens)
+    sample = b""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for (tenant, code), r in zip(pairs, lookups, strict=True):
+            resp = http.get(r.path, headers={"Authorization": f"Bearer {r.token}"})
+            units = resp.json().get("units", []) if resp.status_code == 200 else []
+            if len(units) != 1 or units[0]["uscc"] != code or units[0]["tenant"] != tenant:
+                raise SystemExit(f"look-up of {code} in {tenant}: {resp.status_code} "
+                                 f"{resp.text[:300]}")
+            sample = sample or resp.content
+    print(f"  verified: {len(lookups)} look-ups in {len(PROVINCES)} tenants answer their unit",
+          flush=True)
+
+    # Registrations: each run its own slice of never-registered codes, one body per request.
+    reg_codes = usccs(args.runs * args.slice, args.seed + 100)
+    token = tokens[TENANT]
+
+    def reg_list(i: int) -> list[Req]:
+        return registration_reqs(TENANT, token, reg_codes[i * args.slice:(i + 1) * args.slice])
+
+    counts = {"before": unit_count(stack, TENANT)}
+
+    def count_new(_i: int, fig: dict[str, Any]) -> None:
+        asyncio.run(settle(pids))
+        now = unit_count(stack, TENANT)
+        fig["new_units"] = now - counts["before"]
+        counts["before"] = now
+        # wrk counts the answers it read; the requests in flight when it stops (at most one per
+        # connection) still register their unit.
+        in_flight = args.connections if have_wrk() else 0
+        if not fig["requests"] <= fig["new_units"] <= fig["requests"] + in_flight \
+                or fig["non_2xx"]:
+            raise SystemExit(f"registrations: {fig['requests']} requests made {fig['new_units']}"
+                             f" new units ({fig['non_2xx']} non-2xx)")
+
+    meter = CpuMeter(pids)
+    reg = runs("registrations", base, reg_list, args, work, expect=201, once=True,
+               after=count_new)
+    result["cpu_seconds"] = {"registrations": meter.used()}
+    meter = CpuMeter(pids)
+    look = runs("look-ups", base, lambda _i: lookups, args, work, expect=200, once=False)
+    result["cpu_seconds"]["look-ups"] = meter.used()
+    result["runs"] = {"registrations": reg, "look-ups": look}
+    return lookups, sample
 
 
-async def measure_ceiling(base: str, token: str, args: argparse.Namespace, codes: list[str],
-                          pid: int) -> Phase:
-    rng = random.Random(args.seed)
-    send, check = look_up(TENANT, verify=False)
-    async with clients(base, token, args.concurrency) as http:
-        require(await drive(http, "ceiling warm-up", rng.choices(codes, k=args.warmup), send,
-                            check))
-        phase = await drive(http, "ceiling", rng.choices(codes, k=args.lookups), send, check,
-                            {"ceiling": pid})
-    require(phase)
-    return phase
+def measure_ceiling(args: argparse.Namespace, result: dict[str, Any], work: Path,
+                    lookups: list[Req], sample: bytes) -> None:
+    body = work / "lookup-response.json"
+    body.write_bytes(sample)
+    pg_name = ""
+    if os.environ.get("DATABASE_URL"):
+        pg_name = f"glb_ceiling_{os.getpid()}"
+        insert = pg_database("create", pg_name)
+    else:
+        insert = str(work / "ceiling.db")
+    ceiling, base = start_ceiling(work, body, insert)
+    try:
+        look = runs("look-up ceiling", base, lambda _i: lookups, args, work, expect=200,
+                    once=False)
+        codes = usccs(args.runs * args.slice, args.seed + 200)
+        token = lookups[0].token
+        reg = runs("registration ceiling", base, lambda i: registration_reqs(
+            TENANT, token, codes[i * args.slice:(i + 1) * args.slice]), args, work,
+            expect=201, once=True)
+        result["rss_mb_ceiling"] = round_mb(rss_mb(ceiling.pid))
+    finally:
+        stop(ceiling)
+        if pg_name:
+            pg_database("drop", pg_name)
+    result["runs"]["look-ups ceiling"] = look
+    result["runs"]["registrations ceiling"] = reg
+
+
+def idle_cpu(var_dir: Path, *, after: float, window: float) -> dict[str, Any]:
+    """Every stack process's CPU over ``window`` s, ``after`` s after a start with all tenants."""
+    stack = Stack.isolated(var_dir, tag="i", database_url=os.environ.get("DATABASE_URL", ""),
+                           nats_url=os.environ.get("NATS_URL", ""), tenants=all_tenants(),
+                           seed_demo=True)
+    try:
+        stack.start()
+        time.sleep(after)
+        meter = CpuMeter({n: p.pid for n, p in stack.procs.items()})
+        time.sleep(window)
+        used = meter.used()
+        used.pop("client", None)
+        return {"tenants": len(all_tenants().split(",")), "after_seconds": after,
+                "window_seconds": window, "cpu_seconds": used,
+                "percent_of_one_core": round(100 * sum(used.values()) / window, 2)}
+    finally:
+        stack.stop()
+        stack.drop_shared()
+
+
+def all_tenants() -> str:
+    from services.kernel.tenancy import _tenancy
+
+    return ",".join(sorted(_tenancy().by_id))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="GreenLadder throughput and memory (make bench)")
-    parser.add_argument("--registrations", type=int, default=2000, help="timed registrations")
-    parser.add_argument("--lookups", type=int, default=5000, help="timed look-ups (and ceiling)")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed requests before each")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median, spread)")
+    parser.add_argument("--seconds", type=float, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--pin", default="", help="run wrk under taskset -c PIN (e.g. 1)")
+    parser.add_argument("--lookup-codes", type=int, default=1000,
+                        help="distinct USCCs the look-ups rotate over (half in each province)")
+    parser.add_argument("--slice", type=int, default=0,
+                        help="registration bodies per run (default: 3,000 per wrk second; "
+                             "without wrk: 1,000)")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="requests in flight of the Python client (setup; load without wrk)")
     parser.add_argument("--seed", type=int, default=None, help="USCC and look-up order seed")
+    parser.add_argument("--idle", action="store_true",
+                        help="also measure idle CPU with all tenants (adds > 6 minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory (logs)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.randrange(2**31)
+    if not args.slice:
+        args.slice = int(3000 * args.seconds) if have_wrk() else 1000
+    if args.pin and not have_taskset():
+        raise SystemExit("--pin needs taskset (util-linux)")
     lighten_client()
+    if not have_wrk():
+        print("!" * 78 + "\n! wrk is not installed (Debian: apt-get install wrk): the Python client"
+              " drives\n! the load. It costs ~2x the bare app per request, so the CEILING IS "
+              "UNRELIABLE:\n! it is bounded by the client and every ratio below is flattered.\n"
+              + "!" * 78, flush=True)
 
     database_url = os.environ.get("DATABASE_URL", "")
     nats_url = os.environ.get("NATS_URL", "")
     var_dir = Path(tempfile.mkdtemp(prefix="gl-bench-"))
+    work = var_dir / "load"
+    work.mkdir()
     stack = make_stack(var_dir)
-    ceiling: subprocess.Popen | None = None
     now = datetime.now(UTC)
     result: dict[str, Any] = {
         "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": _git_head(),
+        "git": git_head(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "storage": "PostgreSQL" if database_url else "SQLite",
         "bus": "shared NATS" if nats_url else "own nats-server",
-        "config": {"registrations": args.registrations, "lookups": args.lookups,
-                   "warmup": args.warmup, "concurrency": args.concurrency, "seed": args.seed,
-                   "tenant": TENANT, "user": USER,
-                   "client": "one asyncio process; one httpx.AsyncClient (one HTTP/1.1 keep-alive "
-                             "connection) per request in flight"},
+        "load": {"generator": where(args.pin), "wrk": have_wrk()},
+        "config": {"runs": args.runs, "seconds": args.seconds, "connections": args.connections,
+                   "threads": args.threads, "pin": args.pin, "lookup_codes": args.lookup_codes,
+                   "slice": args.slice, "seed": args.seed, "tenants": TENANTS},
         "var_dir": str(var_dir),
     }
     ok = False
@@ -484,33 +427,30 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.monotonic()
         stack.start()
         result["stack_start_seconds"] = round(time.monotonic() - t0, 2)
-        token = login(stack.gateway_url)
-        result["rss_mb_at_start"] = {name: _round(rss_mb(p.pid))
+        result["rss_mb_at_start"] = {name: round_mb(rss_mb(p.pid))
                                      for name, p in stack.procs.items()}
-        codes = usccs(args.warmup + args.registrations, args.seed)
-        print(f"registering {args.registrations} units, looking up {args.lookups}, "
-              f"{args.concurrency} in flight …", flush=True)
-        sample = asyncio.run(measure(stack, token, args, codes, result))
-        result["rss_mb"] = {name: _round(rss_mb(p.pid)) for name, p in stack.procs.items()}
+        print(f"load: {result['load']['generator']}", flush=True)
+        lookups, sample = measure_stack(stack, args, result, work)
+        result["rss_mb"] = {name: round_mb(rss_mb(p.pid)) for name, p in stack.procs.items()}
         result["log_bytes"] = {f.name: f.stat().st_size for f in (var_dir / "log").iterdir()}
         result["lookup_response_bytes"] = len(sample)
         stack.stop()  # the ceiling runs alone
-        body = var_dir / "lookup-response.json"
-        body.write_bytes(sample)
-
-        print("measuring the ceiling …", flush=True)
-        ceiling, base = start_ceiling(var_dir, body)
-        phase = asyncio.run(measure_ceiling(base, token, args, codes, ceiling.pid))
-        result["phases"]["ceiling"] = phase.summary()
-        result["rss_mb_ceiling"] = _round(rss_mb(ceiling.pid))
-        stop(ceiling)
-
-        result["aims"] = judge(result, postgres=bool(database_url))
+        print("measuring the ceilings …", flush=True)
+        measure_ceiling(args, result, work, lookups, sample)
+        result["figures"] = [
+            figure_row("look-ups", "GET /api/v1/tenants/{t}/units?uscc=…", result["runs"]["look-ups"],
+                 result["runs"]["look-ups ceiling"]),
+            figure_row("registrations", "POST /api/v1/tenants/320000/units",
+                 result["runs"]["registrations"], result["runs"]["registrations ceiling"]),
+        ]
+        if args.idle:
+            print("idle CPU: starting a stack with every tenant, waiting 5 minutes …", flush=True)
+            result["idle_cpu"] = idle_cpu(var_dir / "idle", after=300, window=60)
+        result["aims"] = judge(result)
         print_report(result)
-        _write(result, now)
+        write_result(result, now)
         ok = True
     finally:
-        stop(ceiling)
         stack.stop()
         try:
             stack.drop_shared()
@@ -519,31 +459,6 @@ def main(argv: list[str] | None = None) -> None:
                 shutil.rmtree(var_dir, ignore_errors=True)
             else:
                 print(f"the stack's directory (logs) is kept: {var_dir}", file=sys.stderr)
-
-
-def _mb(mb: float | None) -> str:
-    return "gone" if mb is None else f"{mb:.1f} MB"
-
-
-def _round(mb: float | None) -> float | None:
-    return None if mb is None else round(mb, 1)
-
-
-def _git_head() -> str:
-    try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, text=True,
-                              capture_output=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def _write(result: dict[str, Any], now: datetime) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
-    path = RESULTS / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
-    print(f"written to {path.relative_to(ROOT)} and bench/results/latest.json")
 
 
 if __name__ == "__main__":
