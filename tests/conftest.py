@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,16 +37,22 @@ def make_stack(tmp: Path, **kwargs) -> Stack:  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One stack for the tests that only read and write through it."""
-    s = make_stack(tmp_path_factory.mktemp("stack"), seed_demo=True)
+@contextmanager
+def running(s: Stack) -> Iterator[Stack]:
+    """A stack started for the block, then stopped and its shared database and subjects gone."""
     try:
         s.start()
         yield s
     finally:
         s.stop()
         s.drop_shared()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the tests that only read and write through it."""
+    with running(make_stack(tmp_path_factory.mktemp("stack"), seed_demo=True)) as s:
+        yield s
 
 
 @pytest.fixture

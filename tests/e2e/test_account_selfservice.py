@@ -7,7 +7,6 @@ after the request — later, when the server was down."""
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -18,10 +17,10 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from deploy.local.stack import Stack
+from deploy.local.stack import Stack, free_port
 from generated.registry.v1 import registry_pb2 as pb
 from services.kernel.identity import Grant
-from tests.conftest import make_stack
+from tests.conftest import make_stack, running
 from tests.helpers import Api, Registry, error_code, log_lines, login, token, wait_for
 
 pytestmark = pytest.mark.stack
@@ -47,16 +46,10 @@ class Inbox:
             return [m for rcpt, m in self.messages if address in rcpt]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def mail() -> Iterator[Inbox]:
     inbox = Inbox()
-    inbox.port = _free_port()  # type: ignore[attr-defined]
+    inbox.port = free_port()  # type: ignore[attr-defined]
     inbox.server = Controller(inbox, hostname="127.0.0.1", port=inbox.port)  # type: ignore[attr-defined]
     inbox.server.start()  # type: ignore[attr-defined]
     try:
@@ -71,20 +64,16 @@ def site(tmp_path_factory: pytest.TempPathFactory, mail: Inbox) -> Iterator[Stac
     s = make_stack(Path(tmp_path_factory.mktemp("selfservice")), seed_demo=True)
     s.env.update({"GL_SMTP_HOST": "127.0.0.1", "GL_SMTP_PORT": str(mail.port),  # type: ignore[attr-defined]
                   "GL_PUBLIC_URL": "https://greenladder.example", "GL_MAIL_FROM": "gl@example.cn"})
-    try:
-        s.start()
+    with running(s):
         yield s
-    finally:
-        s.stop()
-        s.drop_shared()
 
 
 @pytest.fixture(scope="module")
 def gateway_b(site: Stack) -> Iterator[str]:
     """A second gateway process on the same database and bus (another port): its URL."""
     first = site.procs["gateway"]
-    port = _free_port()
-    proc = site.start_process("gateway", GL_HTTP_PORT=str(port), GL_METRICS_PORT=str(_free_port()))
+    port = free_port()
+    proc = site.start_process("gateway", GL_HTTP_PORT=str(port), GL_METRICS_PORT=str(free_port()))
     site.procs["gateway"] = first
     url = f"http://127.0.0.1:{port}"
     try:
