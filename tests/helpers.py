@@ -20,6 +20,7 @@ import httpx
 import nats
 
 from deploy.local.stack import Stack
+from gateway.routes._common import documented_codes
 from generated.events.v1 import events_pb2 as ev
 from generated.registry.v1 import registry_pb2 as pb
 from generated.registry.v1.registry_pb2_grpc import RegistryStub
@@ -47,11 +48,11 @@ class UndocumentedError(AssertionError):
     """An operation answered an error code its OpenAPI document does not list for that status."""
 
 
-_operations: dict[str, list[tuple[str, str, re.Pattern[str], dict[int, set[str]]]]] = {}
+_operations: dict[str, list[tuple[str, str, re.Pattern[str], dict[int, list[str]]]]] = {}
 
 
 def _documented(base: str, send: Callable[..., httpx.Response]
-                ) -> list[tuple[str, str, re.Pattern[str], dict[int, set[str]]]]:
+                ) -> list[tuple[str, str, re.Pattern[str], dict[int, list[str]]]]:
     """The operations of the gateway at ``base`` (its /openapi.json, fetched once): method,
     path template, the template as a pattern, and per status the codes its ``error.code`` enum
     lists. None documented (not a gateway): an empty list."""
@@ -63,19 +64,11 @@ def _documented(base: str, send: Callable[..., httpx.Response]
         for path, ops in spec.get("paths", {}).items():
             pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)))
             for method, op in ops.items():
-                codes = {int(status): set(_enum(answer))
-                         for status, answer in op.get("responses", {}).items()
-                         if status.isdigit()}
-                _operations[base].append((method.upper(), path, pattern, codes))
+                _operations[base].append((method.upper(), path, pattern,
+                                          documented_codes(op.get("responses", {}))))
         # a literal segment before a parameter, as the gateway's router matches them
         _operations[base].sort(key=lambda op: op[1].count("{"))
     return _operations[base]
-
-
-def _enum(answer: dict[str, Any]) -> list[str]:
-    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
-    return schema.get("properties", {}).get("error", {}).get("properties", {}).get(
-        "code", {}).get("enum", [])
 
 
 def check_documented(response: httpx.Response, send: Callable[..., httpx.Response]) -> None:
@@ -95,7 +88,7 @@ def check_documented(response: httpx.Response, send: Callable[..., httpx.Respons
         code = response.json()["error"]["code"]
     except (ValueError, KeyError, TypeError):
         code = None
-    documented = op[3].get(response.status_code, set())
+    documented = op[3].get(response.status_code, [])
     if code in documented:
         return
     survey = os.environ.get("GL_TEST_UNDOCUMENTED_LOG")  # list them all instead of failing
