@@ -16,6 +16,11 @@ ceiling: it inserts the registry's row shape (``services.registry.store.Unit``) 
 driver and engine settings as ``services/kernel/db.py`` (SQLAlchemy + sqlmodel; on SQLite WAL,
 synchronous=NORMAL, BEGIN IMMEDIATE, in the event loop; on PostgreSQL psycopg and a pool, in the
 threadpool), one transaction per request, and answers 201 with the unit.
+
+With ``--floor HOST:PORT`` the look-up route makes one bare gRPC call to ``bench.floor`` before
+answering: the floor of any look-up through one gRPC hop. With ``--score FILE`` it also answers
+``GET /api/v1/tenants/{tenant}/evaluations/{id}/score`` with that file's JSON after scoring the
+bench's full GB/T 36132-2025 evaluation in-process: the score's ceiling.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from generated.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.kernel.db import WRITE, _sqlite_engine, new_id
 from services.registry.store import Unit
 
@@ -70,17 +77,40 @@ def insert_engine(target: str) -> Engine:
     return engine
 
 
-def create_app(body: dict, insert: str = "") -> FastAPI:
+def create_app(body: dict, insert: str = "", floor: str = "", score: dict | None = None) -> FastAPI:
     app = FastAPI(title="GreenLadder bench ceiling")
 
     @app.get("/healthz")
     async def healthz() -> dict:
         return {"ok": True}
 
-    # The gateway's look-up path and query, so the client sends the same request line.
-    @app.get("/api/v1/tenants/{tenant}/units")
-    async def units(tenant: str, uscc: str = "") -> dict:
-        return body
+    if floor:
+        # The floor: the same answer after one bare gRPC call (``bench.floor``).
+        channels: dict[str, registry_pb2_grpc.RegistryStub] = {}
+
+        @app.get("/api/v1/tenants/{tenant}/units")
+        async def units_via_grpc(tenant: str, uscc: str = "") -> dict:
+            stub = channels.get("registry")
+            if stub is None:
+                stub = channels["registry"] = registry_pb2_grpc.RegistryStub(
+                    grpc.aio.insecure_channel(floor))
+            await stub.FindUnits(registry_pb2.FindUnitsRequest(uscc=uscc), timeout=10)
+            return body
+    else:
+        # The gateway's look-up path and query, so the client sends the same request line.
+        @app.get("/api/v1/tenants/{tenant}/units")
+        async def units(tenant: str, uscc: str = "") -> dict:
+            return body
+
+    if score is not None:
+        # The score's ceiling: the same evaluation scored in this process on every request
+        # (the scorer's own work), answered with the gateway's real answer.
+        from bench.evaluation import score_once
+
+        @app.get("/api/v1/tenants/{tenant}/evaluations/{evaluation_id}/score")
+        async def scored(tenant: str, evaluation_id: str) -> dict:
+            score_once()
+            return score
 
     if insert:
         engine = insert_engine(insert)
@@ -116,9 +146,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--body", type=Path, help="JSON file to answer with (default: a sample)")
     parser.add_argument("--insert", default="", help="SQLite file or PostgreSQL URL: serve POST")
+    parser.add_argument("--floor", default="", help="host:port of bench.floor: the look-up "
+                        "route calls it once per request (the floor of one gRPC hop)")
+    parser.add_argument("--score", type=Path, help="a score answer (JSON): serve GET …/score")
     args = parser.parse_args()
     body = json.loads(args.body.read_text()) if args.body else SAMPLE
-    uvicorn.run(create_app(body, args.insert), host=args.host, port=args.port,
+    score = json.loads(args.score.read_text()) if args.score else None
+    uvicorn.run(create_app(body, args.insert, args.floor, score), host=args.host, port=args.port,
                 log_level="warning", access_log=False, lifespan="on")
 
 

@@ -66,6 +66,18 @@ BASIC = {"lawful_operation": True, "no_major_accident": True, "management_body":
          "plan_and_targets": True}
 
 
+_SCORED: list = []
+
+
+def score_once() -> None:
+    """Score the bench's full evaluation once (the score ceiling's work per request)."""
+    if not _SCORED:
+        _SCORED.append((get_scheme("gbt36132-2025", 1),
+                        {k: domain.stored_value(v) for k, v in VALUES.items()}))
+    scheme, values = _SCORED[0]
+    scoring.score(scheme, values, basic=BASIC)
+
+
 def bench_scoring(count: int) -> dict:
     scheme = get_scheme("gbt36132-2025", 1)
     values = {k: domain.stored_value(v) for k, v in VALUES.items()}

@@ -1,5 +1,6 @@
-"""`make bench`: look-ups and registrations per second through the gateway, each against its
-ceiling (a bare endpoint), memory, and optionally idle CPU.
+"""`make bench`: look-ups, registrations and scores per second through the gateway, each against
+its ceiling (a bare endpoint), the floor of one gRPC hop, memory, and optionally idle CPU and
+profiles.
 
 One run, on this machine:
 
@@ -10,7 +11,10 @@ One run, on this machine:
    look-up of the list answers 200 with exactly its unit;
 3. registrations: POST /api/v1/tenants/320000/units, each run its own slice of new USCCs;
 4. look-ups: GET /api/v1/tenants/{t}/units?uscc=… rotating over the verified list, two tokens;
-5. the ceilings, the stack stopped: ``bench/ceiling.py`` under uvicorn with the gateway's settings;
+   scores: GET …/evaluations/{id}/score of a full draft evaluation (``bench.score``);
+   with ``--profile``, one more run of registrations and of look-ups under py-spy;
+5. the references, the stack stopped (``bench.refs``): the ceilings under uvicorn with the
+   gateway's settings, and the floor of one bare gRPC hop;
 6. print each figure (the median of 3 runs, its spread, its ceiling, the ratio), memory, aims,
    and write everything to ``bench/results/<UTC timestamp>.json`` and ``latest.json``.
 
@@ -24,61 +28,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.load import Req, have_taskset, have_wrk, median_spread, run_wrk, where
+from bench import profile, score
+from bench.load import Req, have_taskset, have_wrk, where
 from bench.machine import CpuMeter, rss_mb, settle
-from bench.pyclient import clients, drive, lighten_client
-from bench.report import figure_row, git_head, judge, print_report, round_mb, write_result
-from deploy.local.stack import Stack, free_port
-from services.kernel.config import ROOT
-from services.kernel.uscc import CHARSET, check_char
+from bench.pyclient import lighten_client
+from bench.refs import measure_references
+from bench.report import RESULTS, figure_row, git_head, judge, print_report, round_mb, write_result
+from bench.reqs import PROVINCES, TENANT, lookup_reqs, registration_reqs, usccs
+from bench.timing import _python_run, checked, load, runs
+from deploy.local.stack import Stack
 
-TENANT = "320000"
 TENANTS = "000000,320000,330000"
 USER, PASSWORD = "jiangsu", "demo-province-1"
-# The look-ups rotate over two provinces, each with its own official's token.
-PROVINCES = {"320000": ("jiangsu", "demo-province-1", "91320100", "320102"),
-             "330000": ("zhejiang", "demo-province-2", "91330100", "330102")}
 
 
 
 # --- USCCs ------------------------------------------------------------------------------------
-
-
-def usccs(count: int, seed: int, prefix: str = "91320100") -> list[str]:
-    """``count`` distinct valid factory codes registered in ``prefix`` (Nanjing: 91 3201 00 …).
-
-    Nine organization-code characters from a counter written in base 31 over the USCC charset,
-    offset by a random start so two runs against a shared database never meet; then the check
-    character.
-    """
-    base = len(CHARSET)
-    start = random.Random(seed).randrange(base**9 // 2)
-    codes = []
-    for i in range(count):
-        n, body = start + i, []
-        for _ in range(9):
-            n, digit = divmod(n, base)
-            body.append(CHARSET[digit])
-        first17 = prefix + "".join(reversed(body))
-        codes.append(first17 + check_char(first17))
-    assert len(set(codes)) == count
-    return codes
 
 
 # --- the stack and the ceiling ----------------------------------------------------------------
@@ -99,93 +77,7 @@ def login(base: str, user: str = USER, password: str = PASSWORD) -> str:
     return r.json()["access_token"]
 
 
-def start_ceiling(var_dir: Path, body: Path | None,
-                  insert: str = "") -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
-    if body:
-        cmd += ["--body", str(body)]
-    if insert:
-        cmd += ["--insert", insert]
-    (var_dir / "log").mkdir(exist_ok=True)
-    out = open(var_dir / "log" / "ceiling.out", "ab")  # noqa: SIM115 - the child holds it
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the ceiling app exited with {proc.returncode}; "
-                               f"see {var_dir}/log/ceiling.out")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the ceiling app did not start")
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 # --- the load: wrk, or the Python client ------------------------------------------------------
-
-
-def registration_reqs(tenant: str, token: str, codes: list[str]) -> list[Req]:
-    _user, _pw, _prefix, location = PROVINCES[tenant]
-    return [Req("POST", f"/api/v1/tenants/{tenant}/units", token, json.dumps({
-        "kind": "factory", "uscc": code, "name": f"基准测试工厂 {code[8:17]}",
-        "location": location, "industry": "3311"}, ensure_ascii=False)) for code in codes]
-
-
-def lookup_reqs(pairs: list[tuple[str, str]], tokens: dict[str, str]) -> list[Req]:
-    return [Req("GET", f"/api/v1/tenants/{tenant}/units?uscc={code}", tokens[tenant])
-            for tenant, code in pairs]
-
-
-async def _python_run(base: str, reqs: list[Req], concurrency: int, expect: int) -> dict[str, Any]:
-    """The fallback: every request of the list once, ``concurrency`` in flight, same figures."""
-    async def send(client: httpx.AsyncClient, r: Req) -> httpx.Response:
-        return await client.request(r.method, r.path, content=r.body.encode() or None, headers={
-            "Authorization": f"Bearer {r.token}", "Content-Type": "application/json"})
-
-    def check(resp: httpx.Response, _r: Req) -> str:
-        return "" if resp.status_code == expect else f"{resp.status_code} {resp.text[:200]}"
-
-    async with clients(base, "", concurrency) as http:
-        phase = await drive(http, "python", reqs, send, check)
-    lat = phase.summary()["latency_ms"]
-    non_2xx = sum(v for k, v in phase.statuses.items() if not str(k).startswith("2"))
-    return {"requests": phase.requests, "seconds": round(phase.seconds, 3),
-            "per_second": round(phase.rate, 1), "non_2xx": non_2xx,
-            "unexpected_status": len(phase.failures), "wrapped": 0, "list_length": len(reqs),
-            "latency_us": {k: 1000 * v for k, v in lat.items()}, "ok": not phase.failures}
-
-
-def load(base: str, reqs: list[Req], args: argparse.Namespace, work: Path, *, expect: int,
-         once: bool, tag: str) -> dict[str, Any]:
-    """One run of the load (wrk for ``args.seconds``, or the Python client over the list)."""
-    if have_wrk():
-        return run_wrk(base, reqs, work, seconds=args.seconds, connections=args.connections,
-                       threads=args.threads, expect=expect, once=once, pin=args.pin, tag=tag)
-    return asyncio.run(_python_run(base, reqs, args.concurrency, expect))
-
-
-def checked(fig: dict[str, Any], what: str) -> dict[str, Any]:
-    if not fig["ok"]:
-        raise SystemExit(f"{what}: the run is not valid (a status other than expected, a socket "
-                         f"error or a repeated registration): {json.dumps(fig)[:800]}")
-    return fig
 
 
 # --- counting rows ----------------------------------------------------------------------------
@@ -211,46 +103,11 @@ def unit_count(stack: Stack, tenant: str) -> int:
         engine.dispose()
 
 
-def pg_database(action: str, name: str) -> str:
-    """Create or drop a database on DATABASE_URL's server for the insert ceiling; its URL."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    url = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if action == "create":
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            else:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 # --- main -------------------------------------------------------------------------------------
 
 
-def runs(what: str, base: str, make: Callable[[int], list[Req]], args: argparse.Namespace,
-         work: Path, *, expect: int, once: bool,
-         after: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """``args.runs`` runs of one load; ``make(i)`` gives run ``i``'s list (its own slice)."""
-    figs = []
-    for i in range(args.runs):
-        reqs = make(i)
-        fig = checked(load(base, reqs, args, work, expect=expect, once=once, tag=f"{what}-{i}"),
-                      what)
-        if after:
-            after(i, fig)
-        print(f"    {what} run {i + 1}: {fig['per_second']:.1f} req/s "
-              f"({fig['requests']} requests)", flush=True)
-        figs.append(fig)
-    return median_spread(figs)
-
-
 def measure_stack(stack: Stack, args: argparse.Namespace, result: dict[str, Any],
-                  work: Path) -> tuple[list[Req], bytes]:
+                  work: Path) -> tuple[list[Req], bytes, score.Score]:
     """Set up the look-up data, verify it, then time registrations and look-ups."""
     pids = {name: p.pid for name, p in stack.procs.items()}
     base = stack.gateway_url
@@ -282,7 +139,7 @@ def measure_stack(stack: Stack, args: argparse.Namespace, result: dict[str, Any]
           flush=True)
 
     # Registrations: each run its own slice of never-registered codes, one body per request.
-    reg_codes = usccs(args.runs * args.slice, args.seed + 100)
+    reg_codes = usccs((args.runs + 1) * args.slice, args.seed + 100)  # +1: a profiled run
     token = tokens[TENANT]
 
     def reg_list(i: int) -> list[Req]:
@@ -310,36 +167,32 @@ def measure_stack(stack: Stack, args: argparse.Namespace, result: dict[str, Any]
     meter = CpuMeter(pids)
     look = runs("look-ups", base, lambda _i: lookups, args, work, expect=200, once=False)
     result["cpu_seconds"]["look-ups"] = meter.used()
-    result["runs"] = {"registrations": reg, "look-ups": look}
-    return lookups, sample
+    scored = score.prepare(base)
+    meter = CpuMeter(pids)
+    scores = runs("scores", base, lambda _i: scored.reqs, args, work, expect=200, once=False)
+    result["cpu_seconds"]["scores"] = meter.used()
+    result["runs"] = {"registrations": reg, "look-ups": look, "scores": scores}
+    if args.profile:
+        profiled = {name: pids[name] for name in ("gateway", "registry")}
+        result["profiles"] = {
+            "registrations": profile_run("registrations", base, reg_list(args.runs), profiled,
+                                         args, work, expect=201, once=True),
+            "look-ups": profile_run("look-ups", base, lookups, profiled, args, work,
+                                    expect=200, once=False)}
+    return lookups, sample, scored
 
 
-def measure_ceiling(args: argparse.Namespace, result: dict[str, Any], work: Path,
-                    lookups: list[Req], sample: bytes) -> None:
-    body = work / "lookup-response.json"
-    body.write_bytes(sample)
-    pg_name = ""
-    if os.environ.get("DATABASE_URL"):
-        pg_name = f"glb_ceiling_{os.getpid()}"
-        insert = pg_database("create", pg_name)
-    else:
-        insert = str(work / "ceiling.db")
-    ceiling, base = start_ceiling(work, body, insert)
-    try:
-        look = runs("look-up ceiling", base, lambda _i: lookups, args, work, expect=200,
-                    once=False)
-        codes = usccs(args.runs * args.slice, args.seed + 200)
-        token = lookups[0].token
-        reg = runs("registration ceiling", base, lambda i: registration_reqs(
-            TENANT, token, codes[i * args.slice:(i + 1) * args.slice]), args, work,
-            expect=201, once=True)
-        result["rss_mb_ceiling"] = round_mb(rss_mb(ceiling.pid))
-    finally:
-        stop(ceiling)
-        if pg_name:
-            pg_database("drop", pg_name)
-    result["runs"]["look-ups ceiling"] = look
-    result["runs"]["registrations ceiling"] = reg
+def profile_run(what: str, base: str, reqs: list[Req], pids: dict[str, int],
+                args: argparse.Namespace, work: Path, *, expect: int,
+                once: bool) -> dict[str, Any]:
+    """One extra, untimed run of a load with py-spy on ``pids``; its flame graphs and collapsed
+    stacks go to ``args.profile``, and the functions holding most samples into the result."""
+    out = Path(args.profile)
+    recording = profile.Recording(pids, out, what, args.seconds)
+    checked(load(base, reqs, args, work, expect=expect, once=once, tag=f"{what}-profiled"), what)
+    found = recording.wait()
+    print(f"    {what} profiled: {', '.join(str(p) for p in found.values())}", flush=True)
+    return {name: {"file": str(path), **profile.summary(path)} for name, path in found.items()}
 
 
 def idle_cpu(var_dir: Path, *, after: float, window: float) -> dict[str, Any]:
@@ -386,6 +239,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", action="store_true",
                         help="also measure idle CPU with all tenants (adds > 6 minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory (logs)")
+    parser.add_argument("--profile", nargs="?", const="", default=None, metavar="DIR",
+                        help="after the timed runs, one more run of each load with py-spy on the "
+                             "gateway and the registry; flame graphs to DIR (default "
+                             "bench/results/profiles/<timestamp>)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.randrange(2**31)
@@ -407,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir()
     stack = make_stack(var_dir)
     now = datetime.now(UTC)
+    if args.profile == "":
+        args.profile = str(RESULTS / "profiles" / now.strftime("%Y%m%dT%H%M%SZ"))
     result: dict[str, Any] = {
         "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_head(),
@@ -430,18 +289,23 @@ def main(argv: list[str] | None = None) -> None:
         result["rss_mb_at_start"] = {name: round_mb(rss_mb(p.pid))
                                      for name, p in stack.procs.items()}
         print(f"load: {result['load']['generator']}", flush=True)
-        lookups, sample = measure_stack(stack, args, result, work)
+        lookups, sample, scored = measure_stack(stack, args, result, work)
         result["rss_mb"] = {name: round_mb(rss_mb(p.pid)) for name, p in stack.procs.items()}
         result["log_bytes"] = {f.name: f.stat().st_size for f in (var_dir / "log").iterdir()}
         result["lookup_response_bytes"] = len(sample)
         stack.stop()  # the ceiling runs alone
         print("measuring the ceilings …", flush=True)
-        measure_ceiling(args, result, work, lookups, sample)
+        measure_references(args, result, work, lookups, sample, scored)
+        runs_ = result["runs"]
         result["figures"] = [
-            figure_row("look-ups", "GET /api/v1/tenants/{t}/units?uscc=…", result["runs"]["look-ups"],
-                 result["runs"]["look-ups ceiling"]),
+            figure_row("look-ups", "GET /api/v1/tenants/{t}/units?uscc=…", runs_["look-ups"],
+                       runs_["look-ups ceiling"]),
+            figure_row("look-up floor", "the same, one bare gRPC hop, no work",
+                       runs_["look-ups floor"], runs_["look-ups ceiling"]),
             figure_row("registrations", "POST /api/v1/tenants/320000/units",
-                 result["runs"]["registrations"], result["runs"]["registrations ceiling"]),
+                       runs_["registrations"], runs_["registrations ceiling"]),
+            figure_row("scores", "GET …/evaluations/{id}/score", runs_["scores"],
+                       runs_["score ceiling"]),
         ]
         if args.idle:
             print("idle CPU: starting a stack with every tenant, waiting 5 minutes …", flush=True)

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from opentelemetry import propagate, trace
 
 from gateway import docs, errors, observe, seed, views
 from gateway.auth import Accounts, Auth
@@ -43,20 +42,28 @@ class Middleware:
         self.app = app
         self.limits = limits
         self.access_log = access_log
-        self.tracer = trace.get_tracer("greenladder.gateway")
 
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         exchange = observe.Exchange()
         root_path = scope.get("root_path", "")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        lang = language(headers.get("accept-language"))
-        limit = self.limits.of(scope["method"], scope["path"])
-        too_large = error_response(413, limit.code, render(limit.code, lang, **limit.params),
-                                   {"max": limit.figure})
-        length = headers.get("content-length", "")
+        method = scope["method"]
+        length = parent = accept = ""
+        for key, value in scope["headers"]:  # only the three it needs, not a dict of them all
+            if key == b"content-length":
+                length = value.decode("latin-1")
+            elif key == b"traceparent":
+                parent = value.decode("latin-1")
+            elif key == b"accept-language":
+                accept = value.decode("latin-1")
+        limit = self.limits.of(method, scope["path"])
         seen, exceeded = 0, False
+
+        def too_large():  # type: ignore[no-untyped-def]
+            return error_response(413, limit.code,
+                                  render(limit.code, language(accept), **limit.params),
+                                  {"max": limit.figure})
 
         async def counted_send(message):  # type: ignore[no-untyped-def]
             exchange.saw(message)
@@ -75,23 +82,20 @@ class Middleware:
             if not exceeded:  # whatever the app answers to a cut-off body, the answer is 413
                 await counted_send(message)
 
-        ctx = propagate.extract(headers)
-        with self.tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}", context=ctx, kind=trace.SpanKind.SERVER
-        ) as span:
+        with telemetry.continued(f"{method} {scope['path']}", parent, edge=True) as span:
             try:
                 if length.isdigit() and int(length) > limit.allowed:
-                    return await too_large(scope, receive, counted_send)
+                    return await too_large()(scope, receive, counted_send)
                 try:
                     await self.app(scope, limited_receive, guarded_send)
                 except _TooLarge:
                     pass
                 if exceeded:
-                    await too_large(scope, receive, counted_send)
+                    await too_large()(scope, receive, counted_send)
             finally:
                 route = observe.route_of(scope, root_path)
-                span.update_name(f"{scope['method']} {route}")
-                observe.record(exchange, method=scope["method"], route=route,
+                span.update_name(f"{method} {route}")
+                observe.record(exchange, method=method, route=route,
                                client=scope.get("client"), access_log=self.access_log)
 
 
@@ -184,6 +188,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(errors.refuse_nul)],  # every string of every route, one check
         docs_url=None, redoc_url=None,  # their pages load from a CDN: gateway.docs serves its own
+        # FastAPI's own spans would double the Middleware's server span and add one per
+        # dependency; the Middleware's is the request's span (named by the route's template).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     docs.install(app)

@@ -87,10 +87,14 @@ async def refuse_nul(request: Request) -> None:
     parameter, a JSON body (at any depth) or a form field — refused naming the field, before any
     route or account store sees it (PostgreSQL cannot store one; nothing on the platform means
     one). The services refuse it too (``services.kernel.rpc.text_refusal``)."""
-    for name, value in request.path_params.items():
-        refuse(nul_refusal(str(value), name))
-    for name, value in request.query_params.multi_items():
-        refuse(nul_refusal(name, name) or nul_refusal(value, name))
+    # The path as routed is decoded, the query string not: a NUL in either is spelt \x00 or %00.
+    # Checked as bytes first, so the usual request pays no parsing (issue 11).
+    query = request.scope.get("query_string", b"")
+    if "\x00" in request.scope.get("path", "") or b"%00" in query or b"\x00" in query:
+        for name, value in request.path_params.items():
+            refuse(nul_refusal(str(value), name))
+        for name, value in request.query_params.multi_items():
+            refuse(nul_refusal(name, name) or nul_refusal(value, name))
     kind = request.headers.get("content-type", "")
     if kind.startswith("application/json"):
         raw = await request.body()

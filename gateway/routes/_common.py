@@ -8,31 +8,33 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
+import orjson
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from pydantic import BaseModel
 
 from gateway.errors import message_texts
+from gateway.protojson import as_json
 from services.kernel.errors import invalid
 
 # A bulk file of 20,000 rows takes the registry about half a minute; the answer must not be lost.
 IMPORT_TIMEOUT = 600.0
 
 
-def as_json(msg: Message) -> dict[str, Any]:
-    """A message as the API's JSON: proto field names, defaults printed, unset ``optional`` and
-    message fields left out, 64-bit integers as strings (described by ``gateway.schemas``)."""
-    return MessageToDict(msg, preserving_proto_field_name=True,
-                         always_print_fields_with_no_presence=True)
+class Answer(JSONResponse):
+    """JSON written by orjson: the same compact UTF-8 as ``JSONResponse``, several times faster
+    (issue 11)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 def reply(content: Any, status_code: int = 200) -> JSONResponse:
     """An answer already in its final JSON shape. The route's ``response_model`` documents it in
     OpenAPI; FastAPI does not validate it again per request (the contract test does, once per
     route), so hot routes pay nothing. ``status_code`` must repeat the route's own."""
-    return JSONResponse(content, status_code=status_code)
+    return Answer(content, status_code=status_code)
 
 
 STREAM_CHUNK = 64 * 1024  # bytes of a streamed answer written at a time

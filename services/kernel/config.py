@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     otel_exporter: Literal["console", "otlp", "none"] = "console"  # anything else: refused
     otel_file: Path | None = None           # where the console exporter writes (default stderr)
     otel_endpoint: str = ""                 # otlp: the collector's gRPC address (default localhost:4317)
-    otel_sample_ratio: float = 1.0          # share of new traces recorded (children follow parents)
+    # share of new traces recorded (a trace once sampled, or not, stays so in every process)
+    otel_sample_ratio: float = Field(0.01, ge=0.0, le=1.0)
     # Every process: the HTTP port of its Prometheus /metrics (0: its gRPC or HTTP port + 1000,
     # docs/operator-guide.md), on an address of its own, internal by default.
     metrics_port: int = 0

@@ -173,11 +173,18 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
     refusal by the identity or tenant check is counted with its status too. Only registered
     methods are counted (an unknown one has no handler), so the method label stays bounded."""
 
+    def __init__(self) -> None:
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}  # measured once per method
+
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+        measured = self._handlers.get(details.method)
+        if measured is not None:
+            return measured
         handler = await continuation(details)
         if handler is None or details.method.startswith("/grpc."):  # health, reflection
             return handler
-        return _measured(handler, details.method)
+        measured = self._handlers[details.method] = _measured(handler, details.method)
+        return measured
 
 
 def _measured(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
@@ -219,7 +226,7 @@ def _measured(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHand
         return grpc.unary_stream_rpc_method_handler(
             streaming, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
-    return handler  # client streaming: the kernel serves none (rpc._wrap refuses it)
+    return handler  # client streaming: the kernel serves none (rpc.server._wrap refuses it)
 
 
 

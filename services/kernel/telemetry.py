@@ -1,8 +1,10 @@
 """OpenTelemetry and structured logs (ARCHITECTURE §9).
 
 One trace runs from the HTTP request through every gRPC call and across NATS to each consumer:
-gRPC by the contrib interceptors, NATS by the ``traceparent`` header the outbox stores at write
-time. Logs are JSON lines carrying trace id, tenant and actor.
+gRPC by the ``traceparent`` the kernel's client puts in a call's metadata (``rpc``), NATS by the
+one the outbox stores at write time. New traces are sampled at ``GL_OTEL_SAMPLE_RATIO``; a trace
+once sampled (or not) stays so in every process it reaches. Logs are JSON lines carrying trace
+id, tenant and actor.
 
 Spans go where ``GL_OTEL_EXPORTER`` says: ``console`` (JSON lines, ``JsonLinesExporter``),
 ``otlp`` (a collector over OTLP/gRPC at ``GL_OTEL_ENDPOINT``, batched), or ``none``; any other
@@ -15,9 +17,11 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -142,9 +146,32 @@ def log(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: A
 
 
 def current_traceparent() -> str:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent", "")
+    """The W3C ``traceparent`` of the current span ("" outside any trace), for a gRPC call's
+    metadata and an event's header. Written directly: the propagation API's carriers cost more
+    than the call's own metadata."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return ""
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+
+
+_W3C = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("greenladder")  # a proxy: follows the provider ``setup`` sets
+
+
+def continued(name: str, parent: str, kind: trace.SpanKind = trace.SpanKind.SERVER, *,
+              edge: bool = False) -> AbstractContextManager[Any]:
+    """A span ``name`` continuing the caller's trace (``parent``, its ``traceparent``), as the
+    sampler decides: a root by the configured ratio when there is no parent, the parent's choice
+    when there is one. A parent not sampled (flags ``00``) makes no span and no context: a span
+    the sampler drops still costs its making (issue 11), and work this call starts elsewhere
+    (an event it records) is then sampled afresh, never joined to a trace nobody records.
+    At the ``edge`` (the gateway) the span is always made, recording or not, so the decision
+    travels on to every service the request reaches."""
+    if not edge and parent.endswith("-00"):
+        return nullcontext()  # not sampled upstream: no span here either, and none onward
+    ctx = _W3C.extract({"traceparent": parent}) if parent else None
+    return _tracer.start_as_current_span(name, context=ctx, kind=kind)
 
 
 def tracer(name: str) -> trace.Tracer:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import UniqueConstraint
+from sqlalchemy.engine import Connection, Row
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.kernel.bus import ChainHead, Inbox, Outbox  # noqa: F401 - part of this service's schema
@@ -149,7 +151,7 @@ def units_by_uscc(*, session: Session, uscc: str) -> Sequence[Unit]:
 
 def find_units(
     *,
-    session: Session,
+    conn: Connection,
     uscc: str = "",
     kind: str = "",
     city_prefix: str = "",
@@ -157,22 +159,40 @@ def find_units(
     org: str = "",
     after: str = "",
     limit: int = 50,
-) -> Sequence[Unit]:
-    """Keyset-paged search; ``city_prefix`` confines a city account, ``org`` an enterprise."""
-    q = select(Unit)
+) -> Sequence[Row]:
+    """Keyset-paged search; ``city_prefix`` confines a city account, ``org`` an enterprise.
+    Core rows (a unit's columns by name), read on ``Database.reading``: the hot look-up."""
+    given = {"uscc": uscc, "org": org, "kind": kind, "city": city_prefix,
+             "name": name_contains, "after": after}
+    shape = tuple(bool(v) for v in given.values())
+    statement = _FIND.get(shape)
+    if statement is None:
+        statement = _FIND[shape] = _find_statement(*shape)
+    params = {k: v for k, v in given.items() if v}
+    return conn.execute(statement, {**params, "limit": limit}).all()
+
+
+# One statement per combination of filters (64 at most), built once: building a select and its
+# cache key on every call cost a look-up more than running it (issue 11).
+_FIND: dict[tuple[bool, ...], sa.Select] = {}
+
+
+def _find_statement(uscc: bool, org: bool, kind: bool, city: bool, name: bool,
+                    after: bool) -> sa.Select:
+    q = sa.select(*Unit.__table__.columns)  # type: ignore[attr-defined]
     if uscc:
-        q = q.where(Unit.uscc == uscc)
+        q = q.where(Unit.uscc == sa.bindparam("uscc"))
     if org:
-        q = q.where(Unit.uscc == org)
+        q = q.where(Unit.uscc == sa.bindparam("org"))
     if kind:
-        q = q.where(Unit.kind == kind)
-    if city_prefix:
-        q = q.where(col(Unit.location).startswith(city_prefix))
-    if name_contains:
-        q = q.where(col(Unit.name).contains(name_contains))
+        q = q.where(Unit.kind == sa.bindparam("kind"))
+    if city:
+        q = q.where(col(Unit.location).startswith(sa.bindparam("city")))
+    if name:
+        q = q.where(col(Unit.name).contains(sa.bindparam("name")))
     if after:
-        q = q.where(Unit.id > after)
-    return session.exec(q.order_by(Unit.id).limit(limit)).all()
+        q = q.where(Unit.id > sa.bindparam("after"))
+    return q.order_by(Unit.id).limit(sa.bindparam("limit"))
 
 
 def history(*, session: Session, unit_id: str) -> Sequence[UnitChange]:

@@ -61,6 +61,7 @@ def test_spans_reach_an_otlp_collector(tmp_path: Path, collector) -> None:  # ty
     received, port = collector
     stack: Stack = make_stack(tmp_path, seed_demo=True, services=("registry",))
     stack.env.update(GL_OTEL_EXPORTER="otlp", GL_OTEL_ENDPOINT=f"127.0.0.1:{port}",
+                     GL_OTEL_SAMPLE_RATIO="1",  # every request traced (the default samples 1 %)
                      OTEL_BSP_SCHEDULE_DELAY="200")  # the batch goes out within 0.2 s
     try:
         stack.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlmodel import Session
 
 from generated.events.v1 import events_pb2 as ev
@@ -68,14 +69,15 @@ def get_unit(rt: Runtime, *, ident: Identity, tenant: str, unit_id: str) -> Unit
 
 def find_units(rt: Runtime, *, ident: Identity, tenant: str, uscc: str = "", kind: str = "",
                city: str = "", name_contains: str = "", page_size: int = 50,
-               page_token: str = "") -> tuple[list[Unit], str]:
-    """A page of the units the caller may see, and the token of the next page ("" at the end)."""
+               page_token: str = "") -> tuple[list[Row], str]:
+    """A page of the units the caller may see (each a row of a unit's columns, read by name
+    as a ``Unit``'s attributes), and the token of the next page ("" at the end)."""
     scope: Scope = visible_scope(ident, tenant, READ)
     query = decided(domain.unit_query(uscc=uscc, kind=kind, city=city,
                                       name_contains=name_contains, page_size=page_size,
                                       scope_prefix=scope.location_prefix, page_token=page_token))
-    with rt.db.session(tenant) as s:
-        units = list(store.find_units(session=s, uscc=query.uscc, kind=query.kind,
+    with rt.db.reading(tenant) as conn:
+        units = list(store.find_units(conn=conn, uscc=query.uscc, kind=query.kind,
                                       city_prefix=query.location_prefix,
                                       name_contains=query.name_contains, org=scope.org,
                                       after=query.after, limit=query.limit + 1))
