@@ -201,12 +201,11 @@ class EvaluationApi(Servicer, evaluation_pb2_grpc.EvaluationServicer):
         return evidence_view(link, size=len(r.content), content_type=r.content_type)
 
     async def PreviewScore(self, r, context):  # type: ignore[no-untyped-def]
-        current = await self._run(handlers.get, evaluation_id=r.evaluation_id)
+        current = await self._read(handlers.get, evaluation_id=r.evaluation_id)
         if not domain.scored_live(status=current.status):
             return await self._view(current)  # the score kept at submission: no veto asked
-        evaluation, scored = await self._run(handlers.preview, evaluation_id=r.evaluation_id,
-                                             veto=await self._veto(current.unit_id))
-        return await self._view(evaluation, json.dumps(scored, ensure_ascii=False))
+        scored = handlers.scored_now(current, await self._veto(current.unit_id))
+        return await self._view(current, json.dumps(scored, ensure_ascii=False))
 
     async def SubmitEvaluation(self, r, context):  # type: ignore[no-untyped-def]
         current, standing = await self._writable(r.evaluation_id)

@@ -13,13 +13,15 @@ value is refused when the settings are read, before the process does anything.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import Any
 
+import orjson
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.sdk.resources import Resource
@@ -62,7 +64,8 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        # orjson: a third of the standard encoder's time on the access log's every line
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def setup(service: str, settings: Settings) -> None:
@@ -147,29 +150,47 @@ def log(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: A
 
 def current_traceparent() -> str:
     """The W3C ``traceparent`` of the current span ("" outside any trace), for a gRPC call's
-    metadata and an event's header. Written directly: the propagation API's carriers cost more
-    than the call's own metadata."""
+    metadata and an event's header: a call served for an unsampled trace passes that decision
+    on (``continued``). Written directly: the propagation API's carriers cost more than the
+    call's own metadata."""
     ctx = trace.get_current_span().get_span_context()
     if not ctx.is_valid:
-        return ""
+        return _unsampled.get()
     return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
 
 
 _W3C = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("greenladder")  # a proxy: follows the provider ``setup`` sets
+_unsampled: contextvars.ContextVar[str] = contextvars.ContextVar("unsampled", default="")
+
+
+class _Unsampled:
+    """The scope of a call whose caller's trace is not sampled: no span, only its parent kept
+    for the calls and events onward."""
+
+    __slots__ = ("parent", "token")
+
+    def __init__(self, parent: str) -> None:
+        self.parent = parent
+
+    def __enter__(self) -> None:
+        self.token = _unsampled.set(self.parent)
+
+    def __exit__(self, *_exc: object) -> None:
+        _unsampled.reset(self.token)
 
 
 def continued(name: str, parent: str, kind: trace.SpanKind = trace.SpanKind.SERVER, *,
               edge: bool = False) -> AbstractContextManager[Any]:
     """A span ``name`` continuing the caller's trace (``parent``, its ``traceparent``), as the
     sampler decides: a root by the configured ratio when there is no parent, the parent's choice
-    when there is one. A parent not sampled (flags ``00``) makes no span and no context: a span
-    the sampler drops still costs its making (issue 11), and work this call starts elsewhere
-    (an event it records) is then sampled afresh, never joined to a trace nobody records.
-    At the ``edge`` (the gateway) the span is always made, recording or not, so the decision
-    travels on to every service the request reaches."""
-    if not edge and parent.endswith("-00"):
-        return nullcontext()  # not sampled upstream: no span here either, and none onward
+    when there is one. A parent not sampled (flags ``00``) makes no span — a span the sampler
+    drops still costs its making (issue 11) — but its ``traceparent`` goes on with every call
+    and event of this one, so nothing downstream starts a trace of its own for it. At the
+    ``edge`` (the gateway) the span is always made, recording or not, so the decision travels on
+    to every service the request reaches."""
+    if not edge and len(parent) == 55 and parent.endswith("-00"):
+        return _Unsampled(parent)
     ctx = _W3C.extract({"traceparent": parent}) if parent else None
     return _tracer.start_as_current_span(name, context=ctx, kind=kind)
 

@@ -18,6 +18,7 @@ from services.evaluation.handlers.drafts import (
     of_engagement,
     of_unit,
     preview,
+    scored_now,
     set_values,
     writable,
 )
@@ -26,5 +27,5 @@ from services.evaluation.handlers.rescoring import rescore
 from services.evaluation.handlers.submission import report_keys, report_of, submit, verify_report
 
 __all__ = ["add_evidence", "create", "evidence", "get", "of_engagement", "of_unit", "preview",
-           "report_keys", "report_of", "rescore", "set_values", "submit", "verify_report",
+           "report_keys", "report_of", "rescore", "scored_now", "set_values", "submit", "verify_report",
            "writable"]

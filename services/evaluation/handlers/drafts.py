@@ -128,8 +128,14 @@ def preview(rt: Runtime, *, ident: Identity, tenant: str, evaluation_id: str,
         evaluation = load(s, ident, tenant, evaluation_id)
     if not domain.scored_live(status=evaluation.status):
         return evaluation, json.loads(evaluation.result_json)
+    return evaluation, scored_now(evaluation, veto)
+
+
+def scored_now(evaluation: Evaluation, veto: VetoFact) -> dict[str, Any]:
+    """A draft's score as its data stand, with the declarations ``veto`` contradicts (no I/O:
+    the servicer scores the evaluation it read to ask the registry, not a second read of it)."""
     found = domain.contradictions(json.loads(evaluation.basic_json), veto)
-    return evaluation, domain.scored(score_held(evaluation), found)
+    return domain.scored(score_held(evaluation), found)
 
 
 def score_held(evaluation: Evaluation) -> scoring.Result:

@@ -91,7 +91,6 @@ class ServiceClient:
         self.settings = settings
         self.timeout = settings.rpc_timeout_seconds
         self._stubs: dict[type, Any] = {}
-        self._names: dict[int, str] = {}
         self.channel = channel or grpc.aio.insecure_channel(
             addr,
             options=[
@@ -109,12 +108,6 @@ class ServiceClient:
             stub = self._stubs[stub_class] = stub_class(self.channel)
         return stub
 
-    def _name(self, method: Any) -> str:
-        name = self._names.get(id(method))
-        if name is None:  # stubs are kept (``stub``), so a method's id stays its own
-            name = self._names[id(method)] = metrics.method_name(method)
-        return name
-
     async def on_behalf(self, method: Any, request: Any, *, tenant: str,
                         timeout: float | None = None) -> Any:
         """Call another service for the caller being served, with its token and language."""
@@ -125,7 +118,7 @@ class ServiceClient:
         self, method: Any, request: Any, *, token: str, tenant: str, lang: str = "zh",
         timeout: float | None = None,
     ) -> Any:
-        name = self._name(method)
+        name = metrics.method_name(method)
         if trace.get_current_span().is_recording():  # a sampled trace: the call is a span of it
             with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT):
                 return await self._call(method, name, request, token, tenant, lang, timeout)
@@ -164,7 +157,7 @@ class ServiceClient:
             raise self._refusal(err, lang) from None
         finally:
             call.cancel()
-            metrics.client_call(self.service, self._name(method), code,
+            metrics.client_call(self.service, metrics.method_name(method), code,
                                 time.perf_counter() - start)
 
     def _refusal(self, err: grpc.aio.AioRpcError, lang: str) -> RemoteError:
