@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from gateway import docs, errors, observe, seed, views
 from gateway.auth import Accounts, Auth
@@ -50,9 +50,12 @@ class Middleware:
         root_path = scope.get("root_path", "")
         method = scope["method"]
         length = parent = accept = ""
-        for key, value in scope["headers"]:  # only the three it needs, not a dict of them all
+        chunked = False
+        for key, value in scope["headers"]:  # only what it needs, not a dict of them all
             if key == b"content-length":
                 length = value.decode("latin-1")
+            elif key == b"transfer-encoding":
+                chunked = True
             elif key == b"traceparent":
                 parent = value.decode("latin-1")
             elif key == b"accept-language":
@@ -84,6 +87,8 @@ class Middleware:
 
         with telemetry.continued(f"{method} {scope['path']}", parent, edge=True) as span:
             try:
+                if not length and not chunked:  # no body (RFC 9112 §6.3): nothing to limit
+                    return await self.app(scope, receive, counted_send)
                 if length.isdigit() and int(length) > limit.allowed:
                     return await too_large()(scope, receive, counted_send)
                 try:
@@ -186,14 +191,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "`Accept-Language` prefers English. Tenant data lives under `/api/v1/tenants/{tenant}/`."
         ),
         lifespan=lifespan,
-        dependencies=[Depends(errors.refuse_nul)],  # every string of every route, one check
         docs_url=None, redoc_url=None,  # their pages load from a CDN: gateway.docs serves its own
         # FastAPI's own spans would double the Middleware's server span and add one per
         # dependency; the Middleware's is the request's span (named by the route's template).
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.router.route_class = errors.CheckedRoute  # the app's own routes (/docs) too
     errors.install(app)
     docs.install(app)
+    docs.secure_tenant_routes(app)
     app.include_router(public.router)
     app.include_router(accounts.router)
     app.include_router(selfservice.router)

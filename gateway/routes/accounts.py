@@ -12,13 +12,14 @@ from pydantic import BaseModel, Field
 
 from gateway.auth.authentication import Login
 from gateway.deps import AccountsDep, AuthDep, UserDep
+from gateway.errors import CheckedRoute
 from gateway.routes._common import errors, reply
 from gateway.schemas import Strict
 from services.kernel import clock
 from services.kernel.clock import iso
 from services.kernel.identity import ANONYMOUS, Grant, Identity
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=CheckedRoute)
 # The codes each route answers besides what every route answers (``_common.errors``).
 ADMINISTERED = {403: ["account.may_not_administer"], 404: ["account.not_found"]}
 GRANTS = {404: ["tenant.unknown"], 409: ["account.username_taken"],

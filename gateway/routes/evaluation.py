@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from gateway.deps import TenantDep
 from gateway.limits import MULTIPART_FRAMING, RouteLimit
+from gateway.errors import CheckedRoute
 from gateway.routes._common import as_json, errors, reply, streamed
 from gateway.routes._rescoring import RescoreTally
 from gateway.schemas import model_of
@@ -20,7 +21,8 @@ from generated.evaluation.v1 import evaluation_pb2 as pb
 from services.kernel.errors import MAX_VERSION
 from services.kernel.limits import limits
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["evaluation"],
+                   route_class=CheckedRoute)
 _JSON_FIELDS = ("values_json", "basic_json", "result_json")
 
 Evaluation = model_of(pb.EvaluationView, name="Evaluation", drop=_JSON_FIELDS, add={

@@ -14,13 +14,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import PublicDep, TenantDep
+from gateway.errors import CheckedRoute
 from gateway.routes._common import as_json, errors, reply
 from gateway.schemas import model_of
 from generated.institutions.v1 import institutions_pb2 as pb
 from services.kernel.errors import INT32_MAX, YEARS
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"])
-public = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["institutions"],
+                   route_class=CheckedRoute)
+public = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=CheckedRoute)
 Category = Literal["factory", "park", "supply_chain"]
 YEAR = Query(0, ge=0, le=YEARS[1], description=f"0: this year; else {YEARS[0]}–{YEARS[1]}")
 Institution = model_of(pb.Institution)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from gateway.deps import PublicDep
 from gateway.limits import MULTIPART_FRAMING, RouteLimit
+from gateway.errors import CheckedRoute
 from gateway.routes._common import as_json, errors, reply
 from gateway.schemas import Strict, model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb
@@ -21,7 +22,7 @@ from services.kernel.limits import limits
 from services.kernel.tenancy import cities_of, get_tenant, tenants
 from services.kernel.veto import veto_table
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["public"], route_class=CheckedRoute)
 
 
 class TenantOut(Strict):

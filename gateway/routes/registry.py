@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import Service, TenantDep
+from gateway.errors import CheckedRoute
 from gateway.routes._common import IMPORT_TIMEOUT, as_json, errors, import_request, reply
 from gateway.schemas import Strict, model_of
 from generated.common.v1 import common_pb2
 from generated.registry.v1 import registry_pb2 as pb
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["registry"],
+                   route_class=CheckedRoute)
 Kind = Literal["factory", "park", "supply_chain"]
 Unit = model_of(pb.Unit)
 ImportResult = model_of(common_pb2.ImportResult)

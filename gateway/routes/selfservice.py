@@ -13,13 +13,14 @@ from pydantic import BaseModel, Field
 
 from gateway.auth.selfservice import SelfService
 from gateway.deps import AuthDep, UserDep
+from gateway.errors import CheckedRoute
 from gateway.routes._common import errors, reply
 from gateway.routes.accounts import LoggedIn, client_of, logged_in
 from gateway.schemas import Strict
 from services.kernel.errors import DomainError, Kind
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
-page = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=CheckedRoute)
+page = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 RESET_PAGE = (Path(__file__).resolve().parents[1] / "data" / "reset-password.html").read_text(
     encoding="utf-8")
 # The page runs only its own inline script and talks only to this gateway.

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from gateway.deps import TenantDep, UserDep
+from gateway.errors import CheckedRoute
 from gateway.routes._common import errors, reply
 from gateway.store import ViewUnit
 from generated.events.v1 import events_pb2 as ev
@@ -25,7 +26,7 @@ from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import visible_scope
 from services.kernel.tenancy import NATIONAL
 
-router = APIRouter(tags=["views"])
+router = APIRouter(tags=["views"], route_class=CheckedRoute)
 By = Literal["tenant", "kind", "city", "industry"]
 
 

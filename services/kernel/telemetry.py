@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -49,7 +50,6 @@ class JsonFormatter(logging.Formatter):
         except RuntimeError:
             tenant = ""
 
-        ctx = trace.get_current_span().get_span_context()
         ident = peek_identity()
         entry: dict[str, Any] = {
             "ts": clock.now().isoformat(timespec="milliseconds"),
@@ -57,7 +57,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "msg": record.getMessage(),
-            "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else "",
+            "trace_id": current_trace_id(),
             "tenant": tenant,
             "actor": ident.subject if ident else "",
         }
@@ -162,22 +162,33 @@ def current_traceparent() -> str:
 _W3C = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("greenladder")  # a proxy: follows the provider ``setup`` sets
 _unsampled: contextvars.ContextVar[str] = contextvars.ContextVar("unsampled", default="")
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 
 
-class _Unsampled:
-    """The scope of a call whose caller's trace is not sampled: no span, only its parent kept
-    for the calls and events onward."""
+class within:  # noqa: N801 - used as ``with within(parent):``, like a function
+    """Work that belongs to the trace ``parent`` names (its ``traceparent``) without a span of
+    its own: its log lines carry that trace id, and its calls and events carry ``parent`` on
+    (``current_traceparent``). For a caller's trace that is not sampled, and for what a consumer
+    logs of an event once its transaction has committed."""
 
     __slots__ = ("parent", "token")
 
     def __init__(self, parent: str) -> None:
-        self.parent = parent
+        self.parent = parent if _TRACEPARENT.fullmatch(parent) else ""
 
     def __enter__(self) -> None:
         self.token = _unsampled.set(self.parent)
 
     def __exit__(self, *_exc: object) -> None:
         _unsampled.reset(self.token)
+
+
+def current_trace_id() -> str:
+    """The id of the trace the current work belongs to ("" if none), for log lines."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        return format(ctx.trace_id, "032x")
+    return _unsampled.get()[3:35]
 
 
 def continued(name: str, parent: str, kind: trace.SpanKind = trace.SpanKind.SERVER, *,
@@ -189,8 +200,8 @@ def continued(name: str, parent: str, kind: trace.SpanKind = trace.SpanKind.SERV
     and event of this one, so nothing downstream starts a trace of its own for it. At the
     ``edge`` (the gateway) the span is always made, recording or not, so the decision travels on
     to every service the request reaches."""
-    if not edge and len(parent) == 55 and parent.endswith("-00"):
-        return _Unsampled(parent)
+    if not edge and parent.endswith("-00") and _TRACEPARENT.fullmatch(parent):
+        return within(parent)
     ctx = _W3C.extract({"traceparent": parent}) if parent else None
     return _tracer.start_as_current_span(name, context=ctx, kind=kind)
 

@@ -78,10 +78,11 @@ def test_consumer_killed_mid_batch_loses_nothing(own_stack):  # type: ignore[no-
     applied = [line["event_id"] for line in consumed if line.get("applied")]
     assert len(applied) == len(set(applied))  # no event's effect twice, across both lives
     assert len({line["event_id"] for line in consumed}) == 150  # every event reached the view
-    # The consumer logs an event after committing its effect: the one whose commit the kill
-    # followed before its line was written comes back, is found in the inbox and is logged
-    # once, as already applied. Events are handled one at a time, so at most one is.
-    assert len(applied) in (149, 150)
+    # The consumer logs an event after committing its effect: events whose commit the kill
+    # followed before their lines were written come back, are found in the inbox and are
+    # logged once, as already applied. A fetched batch (at most 50) commits together, so at
+    # most one batch is.
+    assert 100 <= len(applied) <= 150
 
 
 def test_one_trace_from_http_through_grpc_and_nats_to_the_consumer(stack):  # type: ignore[no-untyped-def]

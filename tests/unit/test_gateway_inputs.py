@@ -171,3 +171,26 @@ def test_an_unexpected_error_stays_a_logged_500(gw: Gateway, caplog: pytest.LogC
     finally:
         gw.app.router.routes = [rt for rt in gw.app.router.routes
                                 if getattr(rt, "path", "") != "/api/v1/test-only/boom"]
+
+
+def test_every_route_of_the_app_checks_for_nul_first(gw: Gateway) -> None:
+    """The NUL rule runs in ``errors.CheckedRoute``, not as a dependency: a router created
+    without ``route_class=CheckedRoute`` would let its routes take a NUL. Walks every route the
+    app serves, through the included routers."""
+    from fastapi.routing import APIRoute
+
+    from gateway.errors import CheckedRoute
+
+    def walk(routes: list[Any]) -> list[APIRoute]:
+        found: list[APIRoute] = []
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            inner = getattr(getattr(route, "original_router", None), "routes", None)
+            if inner is not None:
+                found += walk(inner)
+        return found
+
+    routes = walk(gw.app.router.routes)
+    assert len(routes) > 60
+    assert [r.path for r in routes if not isinstance(r, CheckedRoute)] == []

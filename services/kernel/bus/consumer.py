@@ -30,7 +30,7 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from sqlmodel import Session
 
 from generated.events.v1 import events_pb2
@@ -49,7 +49,7 @@ from services.kernel.bus.streams import (
 from services.kernel.config import Settings
 from services.kernel.crossings import crossing_for_effect
 from services.kernel.errors import DomainError, Kind
-from services.kernel.telemetry import log
+from services.kernel.telemetry import continued, log, within
 from services.kernel.tenancy import tenant_scope
 
 logger = logging.getLogger("greenladder.bus")
@@ -109,7 +109,6 @@ class Consumer:
         self.subscriptions = subscriptions
         self.keys = signing.PublicKeys(settings.keys)  # every publisher's public keys
         self._format2: dict[str, int | None] = {}   # stream's service → where format 2 began
-        self._tracer = trace.get_tracer("greenladder.bus")
         for sub in subscriptions:
             metrics.consumer_seen(sub.name)
 
@@ -157,8 +156,7 @@ class Consumer:
                 log(logger, "fetch failed", logging.WARNING, consumer=sub.name, error=repr(exc))
                 await asyncio.sleep(1)
                 continue
-            for msg in msgs:
-                await self._handle(sub, msg)
+            await self._handle_batch(sub, msgs)
 
     @staticmethod
     async def _observe_lag(sub: Subscription, psub: Any) -> None:
@@ -180,28 +178,51 @@ class Consumer:
             self._format2[sub.service] = known
         return known
 
-    async def _handle(self, sub: Subscription, msg: Msg) -> None:
-        tenant = msg.subject.split(".")[1]
-        ctx = propagate.extract(msg.headers or {})
-        with self._tracer.start_as_current_span(
-            f"consume {sub.name}", context=ctx, kind=trace.SpanKind.CONSUMER
-        ):
+    async def _handle_batch(self, sub: Subscription, msgs: list[Msg]) -> None:
+        """A fetched batch: each event authenticated (an unauthentic one dead-lettered), then all
+        applied in one worker thread, one transaction per run of events with the same target
+        tenant (issue 11: a thread hop and a commit per event were most of a consumer's cost),
+        then each acknowledged. If any of them fails, the batch's transactions that failed roll
+        back and every event is handled on its own (``_handle_one``), so only the failing one
+        is retried or dead-lettered; those already committed are found in the inbox."""
+        ready: list[tuple[Msg, str, events_pb2.Envelope]] = []
+        for msg in msgs:
+            tenant = msg.subject.split(".")[1]
             try:
                 env = authenticate(msg.data, subject=msg.subject, keys=self.keys,
                                    stream_seq=msg.metadata.sequence.stream or 0,
                                    format2_from=await self._boundary(sub, msg.data))
             except Unauthentic as exc:
                 await self._settle(sub, msg, self._dead_letter(sub, msg, tenant, exc))
-                return
-            try:
-                applied = await asyncio.to_thread(self._apply, sub, tenant, env)
-                await msg.ack()
-                if applied:
-                    metrics.applied(sub.name).inc()
-                log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
-                    type=env.type, tenant=tenant, applied=applied)
-            except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
-                await self._settle(sub, msg, self._failed(sub, msg, tenant, exc))
+                continue
+            ready.append((msg, tenant, env))
+        if not ready:
+            return
+        try:
+            applied = await asyncio.to_thread(self._apply_all, sub, ready)
+        except Exception:  # noqa: BLE001 - one of them failed: each on its own now
+            for msg, tenant, env in ready:
+                await self._handle_one(sub, msg, tenant, env)
+            return
+        for (msg, tenant, env), was_applied in zip(ready, applied, strict=True):
+            await self._acknowledge(sub, msg, tenant, env, was_applied)
+
+    async def _handle_one(self, sub: Subscription, msg: Msg, tenant: str,
+                          env: events_pb2.Envelope) -> None:
+        try:
+            applied = await asyncio.to_thread(self._apply_all, sub, [(msg, tenant, env)])
+            await self._acknowledge(sub, msg, tenant, env, applied[0])
+        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the consumer
+            await self._settle(sub, msg, self._failed(sub, msg, tenant, exc))
+
+    async def _acknowledge(self, sub: Subscription, msg: Msg, tenant: str,
+                           env: events_pb2.Envelope, applied: bool) -> None:
+        await msg.ack()
+        if applied:
+            metrics.applied(sub.name).inc()
+        with within((msg.headers or {}).get("traceparent", "")):  # the line names its trace
+            log(logger, "event consumed", consumer=sub.name, event_id=env.event_id,
+                type=env.type, tenant=tenant, applied=applied)
 
     @staticmethod
     async def _settle(sub: Subscription, msg: Msg, step: Awaitable[None]) -> None:
@@ -239,12 +260,38 @@ class Consumer:
             log(logger, "event failed, will retry", logging.WARNING, consumer=sub.name,
                 subject=msg.subject, delivered=delivered, error=repr(exc))
 
-    def _apply(self, sub: Subscription, tenant: str, env: events_pb2.Envelope) -> bool:
-        """Effect and inbox row in one transaction: False when the event was seen before or
-        is of a class this subscription does not handle."""
+    def _apply_all(self, sub: Subscription,
+                   batch: list[tuple[Msg, str, events_pb2.Envelope]]) -> list[bool]:
+        """Each event's effect and inbox row, one transaction per run of consecutive events with
+        the same target tenant; per event, False when it was seen before or is of a class this
+        subscription does not handle. Each runs inside its trace (the ``traceparent`` it came
+        with), so what its handler records carries the trace on."""
+        plans = [(msg, env, self._plan(sub, tenant, env)) for msg, tenant, env in batch]
+        results: list[bool] = []
+        i = 0
+        while i < len(plans):
+            target = plans[i][2][0] if plans[i][2] else None
+            if target is None:  # nobody here handles its class
+                results.append(False)
+                i += 1
+                continue
+            run = [plans[i]]
+            while i + len(run) < len(plans) and plans[i + len(run)][2] and \
+                    plans[i + len(run)][2][0] == target:  # type: ignore[index]
+                run.append(plans[i + len(run)])
+            with tenant_scope(target), self.session_for(target) as session:
+                for msg, env, plan in run:
+                    results.append(self._apply(sub, session, msg, env, plan))  # type: ignore[arg-type]
+            i += len(run)
+        return results
+
+    def _plan(self, sub: Subscription, tenant: str, env: events_pb2.Envelope,
+              ) -> tuple[str, Event[Any], Handler] | None:
+        """Where the event takes effect, the event and its handler; None when unhandled. A
+        target other than the event's tenant must be a declared crossing."""
         found = sub.dispatch(env)
         if found is None:
-            return False
+            return None
         event, handler = found
         target = sub.route(event) if sub.route else tenant
         if target != tenant:
@@ -254,7 +301,13 @@ class Consumer:
                                   source=tenant, target=target)
             log(logger, "cross-tenant effect", crossing=crossing.name, source=tenant,
                 target=target, event_id=env.event_id)
-        with tenant_scope(target), self.session_for(target) as session:
+        return target, event, handler
+
+    def _apply(self, sub: Subscription, session: Session, msg: Msg, env: events_pb2.Envelope,
+               plan: tuple[str, Event[Any], Handler]) -> bool:
+        _target, event, handler = plan
+        parent = (msg.headers or {}).get("traceparent", "")
+        with continued(f"consume {sub.name}", parent, trace.SpanKind.CONSUMER):
             if session.get(Inbox, (sub.name, env.event_id)) is not None:
                 return False
             if self.settings.fault == "consumer_slow":
