@@ -27,7 +27,7 @@ class FixedRegistry(registry_pb2_grpc.RegistryServicer):
     def __init__(self, answer: pb.FindUnitsResponse) -> None:
         self.answer = answer
 
-    async def FindUnits(self, request, context):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def FindUnits(self, request, context):  # type: ignore[no-untyped-def]
         return self.answer
 
 

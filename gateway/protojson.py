@@ -117,6 +117,6 @@ def _library(v: Message) -> Any:
 
 def _fallback(field: FieldDescriptor) -> Convert:
     """A 32-bit float: ``json_format`` prints it at its shortest; so does this, through it."""
-    printer = json_format._Printer(preserving_proto_field_name=True,  # noqa: SLF001
+    printer = json_format._Printer(preserving_proto_field_name=True,
                                    always_print_fields_with_no_presence=True)
-    return lambda v: printer._FieldToJsonObject(field, v)  # noqa: SLF001
+    return lambda v: printer._FieldToJsonObject(field, v)

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
 
 from gateway.deps import TenantDep
-from gateway.limits import MULTIPART_FRAMING, RouteLimit
 from gateway.errors import CheckedRoute
+from gateway.limits import MULTIPART_FRAMING, RouteLimit
 from gateway.routes._common import as_json, errors, reply, streamed
 from gateway.routes._rescoring import RescoreTally
 from gateway.schemas import model_of

@@ -13,8 +13,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import Field
 
 from gateway.deps import PublicDep
-from gateway.limits import MULTIPART_FRAMING, RouteLimit
 from gateway.errors import CheckedRoute
+from gateway.limits import MULTIPART_FRAMING, RouteLimit
 from gateway.routes._common import as_json, errors, reply
 from gateway.schemas import Strict, model_of
 from generated.evaluation.v1 import evaluation_pb2 as pb

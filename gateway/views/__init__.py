@@ -20,10 +20,10 @@ from gateway.routes._common import errors, reply
 from gateway.store import ViewUnit
 from generated.events.v1 import events_pb2 as ev
 from services.kernel.bus import Event, Subscription
-from services.kernel.runtime import Runtime
 from services.kernel.clock import CST
 from services.kernel.errors import DomainError, Kind
 from services.kernel.identity import visible_scope
+from services.kernel.runtime import Runtime
 from services.kernel.tenancy import NATIONAL
 
 router = APIRouter(tags=["views"], route_class=CheckedRoute)

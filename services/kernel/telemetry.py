@@ -24,11 +24,11 @@ from typing import Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from services.kernel import clock, metrics
 from services.kernel.config import Settings
@@ -165,7 +165,7 @@ _unsampled: contextvars.ContextVar[str] = contextvars.ContextVar("unsampled", de
 _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 
 
-class within:  # noqa: N801 - used as ``with within(parent):``, like a function
+class within:  # lower case: read as ``with within(parent):``
     """Work that belongs to the trace ``parent`` names (its ``traceparent``) without a span of
     its own: its log lines carry that trace id, and its calls and events carry ``parent`` on
     (``current_traceparent``). For a caller's trace that is not sampled, and for what a consumer

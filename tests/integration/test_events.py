@@ -7,16 +7,21 @@ import socket
 import time
 import uuid
 
-import nats
 import pytest
 
 from generated.events.v1 import events_pb2 as ev
 from services.kernel.bus import authentic
 from services.kernel.identity import Grant
-from tests.helpers import login
-from tests.helpers import nats_connect
 from tests.helpers import (
-    Registry, factory, log_lines, publish_listing, register_pb, uscc, wait_for,
+    Registry,
+    factory,
+    log_lines,
+    login,
+    nats_connect,
+    publish_listing,
+    register_pb,
+    uscc,
+    wait_for,
 )
 
 pytestmark = pytest.mark.stack

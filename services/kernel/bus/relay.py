@@ -16,10 +16,9 @@ from nats.js import JetStreamContext
 from sqlalchemy import update
 from sqlmodel import select
 
-from services.kernel import clock, metrics
+from services.kernel import clock, metrics, signing
 from services.kernel.bus.authentic import wire
 from services.kernel.bus.outbox import Outbox
-from services.kernel import signing
 from services.kernel.bus.streams import record_format2
 from services.kernel.config import Settings
 from services.kernel.db import Database

@@ -104,6 +104,14 @@ class Call:
 
     __slots__ = ("lang", "parent", "tenant", "token")
 
+    @classmethod
+    def begin(cls, context: grpc.aio.ServicerContext) -> Call:
+        """The call's metadata read, its language and token made current."""
+        call = cls(context)
+        language_var.set(call.lang)
+        token_var.set(call.token)
+        return call
+
     def __init__(self, context: grpc.aio.ServicerContext) -> None:
         token = tenant = lang = parent = ""
         for key, value in context.invocation_metadata() or ():
@@ -168,22 +176,17 @@ def _wrap(handler: grpc.RpcMethodHandler, guard: Guard, method: str) -> grpc.Rpc
         unary = handler.unary_unary
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = Call(context)
-            language_var.set(call.lang)
-            token_var.set(call.token)
+            call = Call.begin(context)
             with continued(method, call.parent):
                 try:
-                    identity = guard.enter(call, request, method)
-                    token = set_identity(identity)
+                    token = set_identity(guard.enter(call, request, method))
                     try:
                         with tenant_scope(call.tenant):
                             return await unary(request, context)
                     finally:
                         reset_identity(token)
-                except DomainError as exc:
-                    await _abort(context, exc, call.lang)
-                except Exception:  # noqa: BLE001 - never leak internals; log them
-                    await _internal_error(context, method, call.lang)
+                except Exception as exc:  # noqa: BLE001 - a status, never a leak (_failed)
+                    await _failed(context, exc, method, call.lang)
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
@@ -194,23 +197,18 @@ def _wrap(handler: grpc.RpcMethodHandler, guard: Guard, method: str) -> grpc.Rpc
         stream = handler.unary_stream
 
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            call = Call(context)
-            language_var.set(call.lang)
-            token_var.set(call.token)
+            call = Call.begin(context)
             with continued(method, call.parent):
                 try:
-                    identity = guard.enter(call, request, method)
-                    token = set_identity(identity)
+                    token = set_identity(guard.enter(call, request, method))
                     try:
                         with tenant_scope(call.tenant):
                             async for message in stream(request, context):
                                 yield message
                     finally:
                         reset_identity(token)
-                except DomainError as exc:
-                    await _abort(context, exc, call.lang)
-                except Exception:  # noqa: BLE001
-                    await _internal_error(context, method, call.lang)
+                except Exception as exc:  # noqa: BLE001
+                    await _failed(context, exc, method, call.lang)
 
         return grpc.unary_stream_rpc_method_handler(
             streaming,
@@ -220,7 +218,13 @@ def _wrap(handler: grpc.RpcMethodHandler, guard: Guard, method: str) -> grpc.Rpc
     raise TypeError("client-streaming gRPC methods are not guarded by the kernel's interceptors")
 
 
-async def _internal_error(context: grpc.aio.ServicerContext, method: str, lang: str) -> None:
+async def _failed(context: grpc.aio.ServicerContext, exc: Exception, method: str,
+                  lang: str) -> None:
+    """A domain error as its status; anything else logged with its traceback and answered
+    INTERNAL — a bug is never turned into a refusal, nor its internals leaked."""
+    if isinstance(exc, DomainError):
+        await _abort(context, exc, lang)
+        return
     logger.exception("unhandled error in %s", method)
     await context.abort(grpc.StatusCode.INTERNAL, render("internal", lang),
                         trailing_metadata=((ERROR_CODE, "internal"),))
