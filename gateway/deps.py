@@ -67,10 +67,15 @@ async def identity_of(request: Request) -> Identity:
     return ANONYMOUS
 
 
-async def get_user(ident: Annotated[Identity, Depends(get_identity)]) -> Identity:
+def signed_in(ident: Identity) -> Identity:
+    """The caller, unless it is the anonymous public (refused: sign in first)."""
     if ident is ANONYMOUS:
         raise DomainError("auth.required", Kind.UNAUTHENTICATED)
     return ident
+
+
+async def get_user(ident: Annotated[Identity, Depends(get_identity)]) -> Identity:
+    return signed_in(ident)
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
@@ -120,9 +125,7 @@ async def tenant_call(
     each dependency FastAPI resolves costs a request ~10 µs (issue 11). For the same reason it
     declares no security scheme parameters: ``docs.secure_tenant_routes`` states the schemes of
     every operation under ``TENANT_PREFIX`` in the OpenAPI document instead."""
-    ident = await identity_of(request)
-    if ident is ANONYMOUS:
-        raise DomainError("auth.required", Kind.UNAUTHENTICATED)
+    ident = signed_in(await identity_of(request))
     get_tenant(tenant)
     if not ident.in_tenant(tenant):
         raise DomainError("auth.wrong_tenant", Kind.FORBIDDEN, tenant=tenant)

@@ -17,6 +17,7 @@ every ``metrics.CONSUMER_LAG_EVERY`` seconds (``metrics``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 import uuid
@@ -268,21 +269,14 @@ class Consumer:
         with), so what its handler records carries the trace on."""
         plans = [(msg, env, self._plan(sub, tenant, env)) for msg, tenant, env in batch]
         results: list[bool] = []
-        i = 0
-        while i < len(plans):
-            target = plans[i][2][0] if plans[i][2] else None
-            if target is None:  # nobody here handles its class
-                results.append(False)
-                i += 1
+        for target, run in itertools.groupby(plans, key=lambda p: p[2][0] if p[2] else None):
+            events = list(run)
+            if target is None:  # nobody here handles their class
+                results += [False] * len(events)
                 continue
-            run = [plans[i]]
-            while i + len(run) < len(plans) and plans[i + len(run)][2] and \
-                    plans[i + len(run)][2][0] == target:  # type: ignore[index]
-                run.append(plans[i + len(run)])
             with tenant_scope(target), self.session_for(target) as session:
-                for msg, env, plan in run:
-                    results.append(self._apply(sub, session, msg, env, plan))  # type: ignore[arg-type]
-            i += len(run)
+                results += [self._apply(sub, session, msg, env, plan)  # type: ignore[arg-type]
+                            for msg, env, plan in events]
         return results
 
     def _plan(self, sub: Subscription, tenant: str, env: events_pb2.Envelope,
