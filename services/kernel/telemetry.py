@@ -204,7 +204,3 @@ def continued(name: str, parent: str, kind: trace.SpanKind = trace.SpanKind.SERV
         return within(parent)
     ctx = _W3C.extract({"traceparent": parent}) if parent else None
     return _tracer.start_as_current_span(name, context=ctx, kind=kind)
-
-
-def tracer(name: str) -> trace.Tracer:
-    return trace.get_tracer(name)
